@@ -1,0 +1,94 @@
+"""Command-line entry point. Sub-commands live in their own modules and import heavy
+packages (torch, pycolmap, open3d, Qt) only inside ``run`` so that ``--help`` is instant.
+
+Each sub-command module defines ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+import locgui  # noqa: F401  (fixes the zlib/pycolmap import order before anything else)
+from locgui.core.errors import Cancelled, LocguiError
+
+# name -> (module, one-line help). Nested commands use "group name".
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("locgui.cli.info", "summarize any supported scene (--json for the schema)"),
+    "synth": ("locgui.cli.synth", "write the synthetic demo scene with exact ground truth"),
+    "map build": ("locgui.cli.map_build", "build a map bundle from a scene or image folder"),
+    "localize": ("locgui.cli.localize", "localize query images against a map bundle"),
+    "eval": ("locgui.cli.evaluate", "evaluate a method on a query split with ground truth"),
+    "methods": ("locgui.cli.methods", "list the registered localization methods"),
+    "gui": ("locgui.cli.gui", "open the workbench window (the default)"),
+}
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="locgui",
+        description="Visual localization workbench. Without a sub-command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"locgui {locgui.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for name, (module, help_text) in COMMANDS.items():
+        parts = name.split()
+        target = sub
+        if len(parts) == 2:
+            if parts[0] not in groups:
+                gp = sub.add_parser(parts[0], help=f"{parts[0]} commands")
+                groups[parts[0]] = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+            target = groups[parts[0]]
+        p = target.add_parser(parts[-1], help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        _add_arguments(module, p)
+    return parser
+
+
+def _add_arguments(module: str, parser: argparse.ArgumentParser) -> None:
+    """Let the command declare its arguments; its module must import only light packages."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return  # command not built yet
+    mod.add_arguments(parser)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # "locgui SCENE [--screenshot ...]" opens the window on SCENE.
+    if argv and not argv[0].startswith("-") and argv[0] not in {n.split()[0] for n in COMMANDS}:
+        argv = ["gui", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    module = getattr(args, "_module", None)
+    if module is None:
+        if args.command is not None:  # a group without its sub-command
+            parser.parse_args([args.command, "--help"])
+        module = "locgui.cli.gui"
+        args = parser.parse_args(["gui"])
+    try:
+        return int(importlib.import_module(module).run(args) or 0)
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except LocguiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

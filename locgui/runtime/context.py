@@ -1,0 +1,92 @@
+"""RunContext: how long work reports progress, partial results and checks for cancellation.
+
+Methods, trainers and builders take a RunContext and never print or touch Qt. The CLI gives
+them a context that logs progress; the UI's worker bridge gives one whose callbacks post to
+the main thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from locgui.core.errors import Cancelled
+
+ProgressFn = Callable[[str, float, str], None]
+"""(stage, fraction in [0, 1] or -1 when unknown, message) -> None"""
+PartialFn = Callable[[str, Any], None]
+"""(kind, payload) -> None, e.g. ("matches", [Matches2D2D, ...])"""
+
+
+class RunContext:
+    """Progress, partial results, cancellation and stage timing for one task.
+
+    Attributes:
+        timings: stage name -> seconds, filled by ``stage()``.
+    """
+
+    def __init__(
+        self,
+        on_progress: ProgressFn | None = None,
+        on_partial: PartialFn | None = None,
+        cancel_event: threading.Event | None = None,
+        device: str | None = None,
+    ) -> None:
+        self._on_progress = on_progress
+        self._on_partial = on_partial
+        self._cancel = cancel_event or threading.Event()
+        self.device = device
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ cancellation
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise ``Cancelled`` if the task was cancelled. Call it between steps."""
+        if self._cancel.is_set():
+            raise Cancelled("cancelled by the user")
+
+    # ------------------------------------------------------------------ reporting
+    def progress(self, stage: str, fraction: float = -1.0, message: str = "") -> None:
+        self.check_cancelled()
+        if self._on_progress is not None:
+            self._on_progress(stage, fraction, message)
+
+    def partial(self, kind: str, payload: Any) -> None:
+        if self._on_partial is not None:
+            self._on_partial(kind, payload)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage (accumulating if repeated) and check cancellation on entry."""
+        self.check_cancelled()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def child(self) -> RunContext:
+        """A context sharing callbacks and cancellation but with its own timings."""
+        return RunContext(self._on_progress, self._on_partial, self._cancel, self.device)
+
+
+def resolve_device(requested: str | None = None) -> str:
+    """"cuda" when asked for (or "auto") and available, else "cpu". Imports torch lazily."""
+    if requested not in (None, "auto", "cuda"):
+        return str(requested)
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
