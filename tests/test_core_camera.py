@@ -35,8 +35,10 @@ def test_distortion_matches_opencv_formula():
     u, v = 0.3, -0.2
     r2 = u * u + v * v
     rad = 1 + k1 * r2 + k2 * r2 * r2
-    expected = [u * rad + 2 * p1 * u * v + p2 * (r2 + 2 * u * u),
-                v * rad + p1 * (r2 + 2 * v * v) + 2 * p2 * u * v]
+    expected = [
+        u * rad + 2 * p1 * u * v + p2 * (r2 + 2 * u * u),
+        v * rad + p1 * (r2 + 2 * v * v) + 2 * p2 * u * v,
+    ]
     np.testing.assert_allclose(cam.distort(np.array([[u, v]]))[0], expected)
 
 

@@ -22,6 +22,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "localize": ("locgui.cli.localize", "localize query images against a map bundle"),
     "eval": ("locgui.cli.evaluate", "evaluate a method on a query split with ground truth"),
     "methods": ("locgui.cli.methods", "list the registered localization methods"),
+    "train scr": ("locgui.cli.train_scr", "train the scene coordinate regression head"),
+    "train nerf": ("locgui.cli.train_nerf", "train the scene's NeRF"),
+    "train nerfmatch": ("locgui.cli.train_nerfmatch", "train the NeRFMatch image encoder"),
+    "train apr": ("locgui.cli.train_apr", "train the absolute pose regressor (DFNet)"),
+    "render": ("locgui.cli.render", "render the scene's NeRF at a pose"),
+    "live": ("locgui.cli.live", "relocalize a webcam, video file or image folder live"),
     "gui": ("locgui.cli.gui", "open the workbench window (the default)"),
 }
 
@@ -55,8 +61,11 @@ def _add_arguments(module: str, parser: argparse.ArgumentParser) -> None:
     """Let the command declare its arguments; its module must import only light packages."""
     try:
         mod = importlib.import_module(module)
-    except ImportError:
-        return  # command not built yet
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        parser.description = f"{parser.description} (not available in this build)"
+        return
     mod.add_arguments(parser)
 
 

@@ -240,4 +240,10 @@ class Camera:
 
     @classmethod
     def from_dict(cls, d: dict) -> Camera:
-        return cls(d["model"], int(d["width"]), int(d["height"]), tuple(d["params"]), int(d.get("camera_id", 1)))
+        return cls(
+            d["model"],
+            int(d["width"]),
+            int(d["height"]),
+            tuple(d["params"]),
+            int(d.get("camera_id", 1)),
+        )

@@ -77,11 +77,12 @@ def project_to_rotation(M: np.ndarray) -> np.ndarray:
     return U @ D @ Vt
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0, 0, 1.0])) -> Rigid3:
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -> Rigid3:
     """``cam_from_world`` of an OpenCV camera at ``eye`` looking at ``target``.
 
-    ``up`` is the world direction that appears upward in the image (image y points down).
+    ``up`` is the world direction that appears upward in the image (default +z).
     """
+    up = np.array([0.0, 0.0, 1.0]) if up is None else up
     eye = np.asarray(eye, dtype=np.float64)
     z = np.asarray(target, dtype=np.float64) - eye
     z /= np.linalg.norm(z)
@@ -199,8 +200,12 @@ class Sim3:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", float(self.scale))
-        object.__setattr__(self, "rotation", np.asarray(self.rotation, dtype=np.float64).reshape(3, 3))
-        object.__setattr__(self, "translation", np.asarray(self.translation, dtype=np.float64).reshape(3))
+        object.__setattr__(
+            self, "rotation", np.asarray(self.rotation, dtype=np.float64).reshape(3, 3)
+        )
+        object.__setattr__(
+            self, "translation", np.asarray(self.translation, dtype=np.float64).reshape(3)
+        )
 
     @classmethod
     def identity(cls) -> Sim3:

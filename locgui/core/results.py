@@ -86,8 +86,12 @@ class Matches2D3D:
     @classmethod
     def empty(cls) -> Matches2D3D:
         return cls(
-            np.zeros((0, 2)), np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros(0, np.int64),
-            np.zeros(0, bool), np.zeros(0),
+            np.zeros((0, 2)),
+            np.zeros((0, 3)),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, bool),
+            np.zeros(0),
         )
 
 

@@ -94,7 +94,9 @@ class Points3D:
     def track_of(self, row: int) -> list[tuple[int, int]]:
         """Observations (image_id, keypoint index) of the point at row ``row``."""
         sel = self.track_point == row
-        return list(zip(self.track_image[sel].tolist(), self.track_keypoint[sel].tolist(), strict=True))
+        return list(
+            zip(self.track_image[sel].tolist(), self.track_keypoint[sel].tolist(), strict=True)
+        )
 
     def track_lengths(self) -> np.ndarray:
         """(N,) number of observations per point."""

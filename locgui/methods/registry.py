@@ -79,8 +79,7 @@ class MethodSpec:
         missing = self.missing_capabilities(set(getattr(bundle, "capabilities", ())))
         if missing:
             raise MethodError(
-                f"method {self.name} needs map capabilities {missing}; "
-                f"{_how_to_get(missing)}"
+                f"method {self.name} needs map capabilities {missing}; {_how_to_get(missing)}"
             )
         cls = _load(self.factory)
         return cls(bundle, config if config is not None else self.make_config(), device)

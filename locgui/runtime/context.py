@@ -80,7 +80,7 @@ class RunContext:
 
 
 def resolve_device(requested: str | None = None) -> str:
-    """"cuda" when asked for (or "auto") and available, else "cpu". Imports torch lazily."""
+    """ "cuda" when asked for (or "auto") and available, else "cpu". Imports torch lazily."""
     if requested not in (None, "auto", "cuda"):
         return str(requested)
     try:
