@@ -1,0 +1,73 @@
+"""Mutual nearest-neighbour matcher on synthetic descriptors with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from locgui.core.errors import MethodError
+from locgui.methods.features import Features, get_matcher
+
+
+def _features(desc: np.ndarray, kind: str = "xfeat") -> Features:
+    desc = (desc / np.linalg.norm(desc, axis=1, keepdims=True)).astype(np.float32)
+    n = len(desc)
+    return Features(
+        keypoints=np.zeros((n, 2), np.float32),
+        descriptors=desc,
+        scores=np.ones(n, np.float32),
+        image_size=(64, 48),
+        kind=kind,
+    )
+
+
+def _pairs(m: object) -> set[tuple[int, int]]:
+    return set(zip(m.idx0.tolist(), m.idx1.tolist(), strict=True))  # type: ignore[attr-defined]
+
+
+def test_mnn_recovers_a_known_permutation() -> None:
+    rng = np.random.default_rng(0)
+    d1 = rng.normal(size=(300, 64))
+    perm = rng.permutation(300)[:200]
+    d0 = d1[perm] + 0.05 * rng.normal(size=(200, 64))
+    m = get_matcher("mnn").match(_features(d0), _features(d1))
+    assert _pairs(m) == {(i, int(p)) for i, p in enumerate(perm)}
+    assert m.idx0.dtype == np.int64 and m.scores.dtype == np.float32
+    assert np.all(m.scores > 0.9) and np.all(m.scores <= 1.0)
+
+
+def test_mnn_is_symmetric_and_chunking_does_not_change_it() -> None:
+    rng = np.random.default_rng(1)
+    f0 = _features(rng.normal(size=(257, 16)))
+    f1 = _features(rng.normal(size=(190, 16)))
+    for cfg in ({}, {"ratio": 0.95}, {"min_similarity": 0.5}):
+        whole = get_matcher("mnn", **cfg).match(f0, f1)
+        chunked = get_matcher("mnn", chunk_elements=190 * 7, **cfg).match(f0, f1)
+        back = get_matcher("mnn", chunk_elements=257 * 3, **cfg).match(f1, f0)
+        assert len(whole) > 0
+        assert _pairs(whole) == _pairs(chunked)
+        assert _pairs(whole) == {(j, i) for i, j in _pairs(back)}
+
+
+def test_ratio_and_similarity_thresholds_reject_ambiguous_matches() -> None:
+    e = np.eye(4)
+    # Row 0 matches column 0 unambiguously; row 1 is nearly equidistant to columns 1 and 2.
+    d0 = np.stack([e[0], e[1] + 0.9 * e[2], e[3]])
+    d1 = np.stack([e[0], e[1], e[2], -e[3]])
+    f0, f1 = _features(d0), _features(d1)
+    assert _pairs(get_matcher("mnn").match(f0, f1)) == {(0, 0), (1, 1)}
+    assert _pairs(get_matcher("mnn", ratio=0.8).match(f0, f1)) == {(0, 0)}
+    assert _pairs(get_matcher("mnn", min_similarity=0.8).match(f0, f1)) == {(0, 0)}
+
+
+def test_empty_and_mismatched_inputs() -> None:
+    rng = np.random.default_rng(2)
+    f = _features(rng.normal(size=(5, 8)))
+    empty = f.subset(np.zeros(0, np.int64))
+    assert len(get_matcher("mnn").match(f, empty)) == 0
+    with pytest.raises(MethodError, match="descriptor dimensions"):
+        get_matcher("mnn").match(f, _features(rng.normal(size=(5, 16))))
+    with pytest.raises(MethodError, match="unknown matcher"):
+        get_matcher("nope")
+    with pytest.raises(MethodError, match="bad configuration"):
+        get_matcher("mnn", ratios=0.5)
