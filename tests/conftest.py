@@ -12,4 +12,5 @@ import locgui  # noqa: E402,F401  (zlib before pycolmap, as at every entry point
 pytest_plugins = [
     "tests.plugins.data",
     "tests.plugins.features",
+    "tests.plugins.io",
 ]

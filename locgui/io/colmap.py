@@ -1,0 +1,301 @@
+"""COLMAP models (binary or text) <-> ``SceneMap``, through pycolmap.
+
+Files are checked in Python first (``colmap_check``) because pycolmap hangs or aborts the
+process on some corrupt binary files. The ``locgui_scene.json`` sidecar (``sidecar``) adds
+units, image folder, depth, splits and unposed images.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from locgui.core.camera import MODEL_PARAMS, Camera
+from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
+from locgui.core.pose import Rigid3
+from locgui.core.scene import Points3D, SceneImage, SceneMap
+from locgui.io.colmap_check import announced_text_counts, check_binary_model, check_text_file
+from locgui.io.sidecar import apply_sidecar, find_sidecar, scene_root, write_sidecar
+
+log = logging.getLogger(__name__)
+
+MODEL_FILES = ("cameras", "images", "points3D")
+_OPTIONAL_FILES = ("rigs", "frames")
+
+
+def model_kind(folder: Path) -> str | None:
+    """ "binary" or "text" if ``folder`` holds a COLMAP model (binary wins), else None."""
+    for kind, ext in (("binary", ".bin"), ("text", ".txt")):
+        if all((folder / f"{name}{ext}").is_file() for name in MODEL_FILES):
+            return kind
+    return None
+
+
+def find_model_dir(path: Path) -> Path | None:
+    """The model folder for ``path``: itself, ``sparse/0`` or ``sparse``; None if none."""
+    for candidate in (path, path / "sparse" / "0", path / "sparse"):
+        if candidate.is_dir() and model_kind(candidate) is not None:
+            return candidate
+    return None
+
+
+def is_colmap(path: Path) -> bool:
+    """Detection hook for the format registry."""
+    return path.is_dir() and find_model_dir(path) is not None
+
+
+def _load_reconstruction(model_dir: Path, kind: str) -> Any:
+    import pycolmap
+
+    if kind == "binary":
+        check_binary_model(model_dir)
+    else:
+        for name in (*MODEL_FILES, *_OPTIONAL_FILES):
+            if (model_dir / f"{name}.txt").exists():
+                check_text_file(model_dir / f"{name}.txt")
+    rec = pycolmap.Reconstruction()
+    try:
+        if kind == "binary":
+            rec.read_binary(str(model_dir))
+        else:
+            rec.read_text(str(model_dir))
+    except Exception as exc:  # pycolmap raises ValueError/IndexError/RuntimeError on bad files
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SceneFormatError(
+            f"{model_dir}: COLMAP {kind} model does not load ({first_line})"
+        ) from exc
+    if kind == "text":
+        _check_text_counts(model_dir, rec)
+    return rec
+
+
+def _check_text_counts(model_dir: Path, rec: Any) -> None:
+    loaded = {
+        "cameras.txt": rec.num_cameras(),
+        "images.txt": rec.num_images(),
+        "points3D.txt": rec.num_points3D(),
+    }
+    for name, announced in announced_text_counts(model_dir).items():
+        if announced != loaded[name]:
+            raise SceneFormatError(
+                f"{model_dir / name}: truncated or corrupt (header announces {announced} "
+                f"records, {loaded[name]} read)"
+            )
+
+
+def _convert_cameras(rec: Any, cameras_file: Path) -> dict[int, Camera]:
+    cameras: dict[int, Camera] = {}
+    for camera_id, cam in sorted(rec.cameras.items()):
+        model = cam.model.name
+        if model not in MODEL_PARAMS:
+            raise UnsupportedCameraModel(
+                f"{cameras_file}: camera {camera_id} uses model {model}, which locgui does not "
+                f"support (supported: {', '.join(MODEL_PARAMS)})"
+            )
+        params = tuple(float(p) for p in cam.params)
+        cameras[camera_id] = Camera(model, int(cam.width), int(cam.height), params, camera_id)
+    return cameras
+
+
+def _convert_image(image: Any) -> SceneImage:
+    pose = None
+    if image.has_pose:
+        rigid = image.cam_from_world()
+        pose = Rigid3(np.asarray(rigid.rotation.matrix()), np.asarray(rigid.translation))
+    points2D = image.points2D
+    n = len(points2D)
+    keypoints = np.zeros((n, 2), np.float64)
+    point3D_ids = np.full(n, -1, np.int64)
+    for k, p in enumerate(points2D):
+        keypoints[k] = p.xy
+        if p.has_point3D():
+            point3D_ids[k] = p.point3D_id
+    return SceneImage(
+        image_id=int(image.image_id),
+        name=str(image.name),
+        camera_id=int(image.camera_id),
+        cam_from_world=pose,
+        keypoints=keypoints,
+        point3D_ids=point3D_ids,
+    )
+
+
+def _convert_points(rec: Any) -> Points3D:
+    items = sorted(rec.points3D.items())
+    n = len(items)
+    ids = np.zeros(n, np.int64)
+    xyz = np.zeros((n, 3), np.float64)
+    rgb = np.zeros((n, 3), np.uint8)
+    error = np.full(n, np.nan)
+    track_point: list[int] = []
+    track_image: list[int] = []
+    track_keypoint: list[int] = []
+    for row, (point_id, point) in enumerate(items):
+        ids[row] = point_id
+        xyz[row] = point.xyz
+        rgb[row] = point.color
+        if point.has_error():
+            error[row] = point.error
+        for element in point.track.elements:
+            track_point.append(row)
+            track_image.append(element.image_id)
+            track_keypoint.append(element.point2D_idx)
+    return Points3D(
+        ids=ids,
+        xyz=xyz,
+        rgb=rgb,
+        error=error,
+        track_point=np.asarray(track_point, np.int64),
+        track_image=np.asarray(track_image, np.int64),
+        track_keypoint=np.asarray(track_keypoint, np.int64),
+    )
+
+
+def read_colmap(folder: str | Path, use_sidecar: bool = True) -> SceneMap:
+    """Read a COLMAP model (binary or text) through pycolmap.
+
+    Args:
+        folder: the model folder, or a scene root holding ``sparse/0`` or ``sparse``.
+        use_sidecar: apply a ``locgui_scene.json`` found beside the model.
+    Returns:
+        The scene: cameras, posed images with keypoints (COLMAP pixel convention) and
+        ``point3D_ids``, points with colours, errors (NaN if unknown) and tracks. ``image_dir``
+        is the scene root's ``images/`` if present (or the sidecar's); units "arbitrary" unless
+        the sidecar says otherwise. Image files listed but absent go to ``missing_images``.
+    Raises:
+        SceneFormatError: missing folder, no model, corrupt or truncated files.
+        UnsupportedCameraModel: a camera model outside ``MODEL_PARAMS``.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise SceneFormatError(f"{folder}: no such file or folder")
+    model_dir = find_model_dir(folder)
+    if model_dir is None:
+        raise SceneFormatError(
+            f"{folder}: no COLMAP model (cameras, images, points3D as .bin or .txt)"
+        )
+    kind = model_kind(model_dir)
+    assert kind is not None
+    rec = _load_reconstruction(model_dir, kind)
+    ext = ".bin" if kind == "binary" else ".txt"
+    cameras = _convert_cameras(rec, model_dir / f"cameras{ext}")
+    images = {im.image_id: im for im in map(_convert_image, rec.images.values())}
+    root = scene_root(model_dir)
+    scene = SceneMap(
+        cameras=cameras,
+        images=dict(sorted(images.items())),
+        points=_convert_points(rec),
+        image_dir=(root / "images") if (root / "images").is_dir() else None,
+        source_format="colmap",
+        source_path=folder,
+        meta={"colmap_format": kind, "model_dir": str(model_dir)},
+    )
+    sidecar = find_sidecar(model_dir) if use_sidecar else None
+    if sidecar is not None:
+        apply_sidecar(scene, sidecar, root)
+    _note_missing_images(scene)
+    return scene
+
+
+def _note_missing_images(scene: SceneMap) -> None:
+    if scene.image_dir is None:
+        return
+    missing = [im.name for im in scene.images.values() if not (scene.image_dir / im.name).exists()]
+    if missing:
+        log.warning(
+            "%d of %d images are missing from %s (e.g. %s)",
+            len(missing),
+            len(scene.images),
+            scene.image_dir,
+            missing[0],
+        )
+    scene.missing_images = missing
+
+
+# ---------------------------------------------------------------------------------- writing
+def _build_reconstruction(scene: SceneMap) -> Any:
+    import pycolmap
+
+    rec = pycolmap.Reconstruction()
+    for camera_id, cam in sorted(scene.cameras.items()):
+        pc = pycolmap.Camera(
+            model=cam.model,
+            width=cam.width,
+            height=cam.height,
+            params=list(cam.params),
+            camera_id=camera_id,
+        )
+        rec.add_camera_with_trivial_rig(pc)
+    posed = {i: im for i, im in scene.images.items() if im.cam_from_world is not None}
+    for image_id, im in sorted(posed.items()):
+        assert im.cam_from_world is not None
+        keypoints = np.zeros((0, 2)) if im.keypoints is None else np.asarray(im.keypoints)
+        image = pycolmap.Image(
+            name=im.name,
+            keypoints=keypoints.astype(np.float64).reshape(-1, 2),
+            camera_id=im.camera_id,
+            image_id=image_id,
+        )
+        pose = pycolmap.Rigid3d(
+            pycolmap.Rotation3d(im.cam_from_world.rotation), im.cam_from_world.translation
+        )
+        rec.add_image_with_trivial_frame(image, pose)
+    _add_points(rec, scene.points, set(posed))
+    return rec
+
+
+def _add_points(rec: Any, points: Points3D, posed_ids: set[int]) -> None:
+    import pycolmap
+
+    keep = np.isin(points.track_image, list(posed_ids))
+    if not keep.all():
+        log.warning("%d observations of unposed images are not written", int((~keep).sum()))
+    order = np.argsort(points.track_point[keep], kind="stable")
+    obs_point = points.track_point[keep][order]
+    obs_image = points.track_image[keep][order]
+    obs_kp = points.track_keypoint[keep][order]
+    starts = np.searchsorted(obs_point, np.arange(len(points) + 1))
+    for row in range(len(points)):
+        track = pycolmap.Track()
+        for j in range(starts[row], starts[row + 1]):
+            track.add_element(int(obs_image[j]), int(obs_kp[j]))
+        error = float(points.error[row]) if len(points.error) else math.nan
+        point = pycolmap.Point3D(
+            xyz=points.xyz[row],
+            color=points.rgb[row].astype(np.uint8),
+            error=-1.0 if math.isnan(error) else error,
+            track=track,
+        )
+        rec.add_point3D_with_id(int(points.ids[row]), point)
+
+
+def write_colmap(
+    scene: SceneMap, folder: str | Path, binary: bool = False, sidecar: bool = True
+) -> Path:
+    """Write ``scene`` as a COLMAP model (via pycolmap) into ``folder``.
+
+    Only posed images go into the COLMAP files; unposed ones, units, image folder, depth,
+    splits and meta go into the ``locgui_scene.json`` sidecar written beside them (unless
+    ``sidecar=False``). Model files of the other kind (text vs binary) already in ``folder``
+    are removed so that a reader cannot pick up a stale model.
+
+    Returns:
+        The model folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rec = _build_reconstruction(scene)
+    stale = ".txt" if binary else ".bin"
+    for name in (*MODEL_FILES, *_OPTIONAL_FILES):
+        (folder / f"{name}{stale}").unlink(missing_ok=True)
+    if binary:
+        rec.write_binary(str(folder))
+    else:
+        rec.write_text(str(folder))
+    if sidecar:
+        write_sidecar(scene, folder)
+    return folder

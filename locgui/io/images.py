@@ -1,0 +1,152 @@
+"""Image and depth files <-> arrays, through OpenCV (imported lazily).
+
+In memory: images are ``(H, W, 3) uint8 RGB``; depth is ``(H, W) float32`` z-depth in map
+units with NaN where invalid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from locgui.core.errors import ImageDecodeError
+from locgui.core.scene import DepthInfo
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _decode(path: Path, flags: int) -> np.ndarray:
+    import cv2
+
+    if not path.is_file():
+        raise ImageDecodeError(f"{path}: image file not found")
+    try:
+        buffer = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageDecodeError(f"{path}: cannot read image file ({exc.strerror})") from exc
+    array = cv2.imdecode(buffer, flags) if buffer.size else None
+    if array is None:
+        raise ImageDecodeError(f"{path}: not a decodable image")
+    return array
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB.
+
+    Grayscale is replicated to 3 channels, alpha is dropped, 16-bit and float images are
+    scaled to 8 bits. EXIF orientation is ignored (as COLMAP does), so pixels match the
+    stored width/height of the camera.
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    Raises:
+        ImageDecodeError: missing file or data that does not decode.
+    """
+    import cv2
+
+    path = Path(path)
+    array = _decode(path, cv2.IMREAD_UNCHANGED)
+    if array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        finite = np.nan_to_num(array.astype(np.float64))
+        array = np.clip(finite * 255.0 if finite.max(initial=0) <= 1.0 else finite, 0, 255)
+        array = array.astype(np.uint8)
+    if array.ndim == 2:
+        return np.repeat(array[:, :, None], 3, axis=2)
+    if array.shape[2] == 1:
+        return np.repeat(array, 3, axis=2)
+    if array.shape[2] == 4:
+        return cv2.cvtColor(array, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
+
+
+def write_image(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write an ``(H, W, 3) uint8 RGB`` (or ``(H, W)`` gray) image; the suffix picks the format."""
+    import cv2
+
+    path = Path(path)
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3):
+        raise ValueError(
+            f"write_image needs (H, W, 3) or (H, W) uint8, got {rgb.shape} {rgb.dtype}"
+        )
+    bgr = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
+    if not ok:
+        raise ImageDecodeError(f"{path}: OpenCV cannot encode this image format")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoded.tofile(path)
+    return path
+
+
+def read_depth(info: DepthInfo) -> np.ndarray:
+    """Read a depth map in map units.
+
+    ``.npy`` files hold float depth; image files (16-bit PNG) hold integers. Stored values
+    equal to ``info.invalid``, zero or negative, or not finite become NaN; the rest are
+    multiplied by ``info.scale``.
+
+    Returns:
+        (H, W) float32 z-depth in map units, NaN where invalid.
+    Raises:
+        ImageDecodeError: missing or undecodable file, or not a single-channel map.
+    """
+    path = Path(info.path)
+    if path.suffix.lower() == ".npy":
+        if not path.is_file():
+            raise ImageDecodeError(f"{path}: depth file not found")
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ImageDecodeError(f"{path}: not a readable .npy depth map ({exc})") from exc
+    else:
+        import cv2
+
+        raw = _decode(path, cv2.IMREAD_ANYDEPTH)
+    if raw.ndim != 2:
+        raise ImageDecodeError(f"{path}: depth map must have one channel, got shape {raw.shape}")
+    stored = raw.astype(np.float64)
+    invalid = ~np.isfinite(stored) | (stored <= 0)
+    if info.invalid is not None:
+        invalid |= stored == info.invalid
+    depth = (stored * info.scale).astype(np.float32)
+    depth[invalid] = np.nan
+    return depth
+
+
+def write_depth(path: str | Path, depth: np.ndarray, scale: float = 1.0) -> Path:
+    """Write ``(H, W) float32`` depth (NaN = invalid) as ``.npy`` or 16-bit ``.png``.
+
+    ``.npy`` stores ``depth / scale`` as float32 with NaN -> 0; ``.png`` stores
+    ``round(depth / scale)`` as uint16 (e.g. ``scale=0.001`` for millimetres) with NaN -> 0.
+    Read it back with ``DepthInfo(path, scale=scale, invalid=0.0)``.
+    """
+    import cv2
+
+    path = Path(path)
+    stored = np.nan_to_num(np.asarray(depth, dtype=np.float64) / scale, nan=0.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".npy":
+        np.save(path, stored.astype(np.float32))
+        return path
+    if stored.max(initial=0) > 65535:
+        raise ValueError(f"{path}: depth / scale exceeds the 16-bit range; use a larger scale")
+    ok, encoded = cv2.imencode(path.suffix, np.round(stored).astype(np.uint16))
+    if not ok:
+        raise ImageDecodeError(f"{path}: cannot encode 16-bit depth as {path.suffix}")
+    encoded.tofile(path)
+    return path
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image file (decodes it; raises ImageDecodeError)."""
+    import cv2
+
+    array = _decode(Path(path), cv2.IMREAD_UNCHANGED)
+    return int(array.shape[1]), int(array.shape[0])
