@@ -183,12 +183,17 @@ def read_colmap(folder: str | Path, use_sidecar: bool = True) -> SceneMap:
     rec = _load_reconstruction(model_dir, kind)
     ext = ".bin" if kind == "binary" else ".txt"
     cameras = _convert_cameras(rec, model_dir / f"cameras{ext}")
-    images = {im.image_id: im for im in map(_convert_image, rec.images.values())}
+    try:
+        images = {im.image_id: im for im in map(_convert_image, rec.images.values())}
+        points = _convert_points(rec)
+    except (OverflowError, ValueError) as exc:
+        raise SceneFormatError(f"{model_dir}: corrupt COLMAP {kind} model ({exc})") from exc
+    _check_consistency(model_dir, images, points)
     root = scene_root(model_dir)
     scene = SceneMap(
         cameras=cameras,
         images=dict(sorted(images.items())),
-        points=_convert_points(rec),
+        points=points,
         image_dir=(root / "images") if (root / "images").is_dir() else None,
         source_format="colmap",
         source_path=folder,
@@ -199,6 +204,45 @@ def read_colmap(folder: str | Path, use_sidecar: bool = True) -> SceneMap:
         apply_sidecar(scene, sidecar, root)
     _note_missing_images(scene)
     return scene
+
+
+def _num_keypoints(image: SceneImage) -> int:
+    return 0 if image.keypoints is None else len(image.keypoints)
+
+
+def _check_consistency(model_dir: Path, images: dict[int, SceneImage], points: Points3D) -> None:
+    """Observations must name existing points, images and keypoints (corrupt files may not)."""
+    known = set(points.ids.tolist())
+    for im in images.values():
+        assert im.point3D_ids is not None
+        used = set(im.point3D_ids[im.point3D_ids >= 0].tolist())
+        if not used <= known:
+            raise SceneFormatError(
+                f"{model_dir}: image {im.name!r} observes unknown 3D point {min(used - known)}"
+            )
+    image_ids = np.array(sorted(images), np.int64)
+    counts = np.array([_num_keypoints(images[i]) for i in image_ids.tolist()], np.int64)
+    row = np.clip(np.searchsorted(image_ids, points.track_image), 0, max(len(image_ids) - 1, 0))
+    ok = (
+        (image_ids[row] == points.track_image)
+        & (points.track_keypoint >= 0)
+        & (points.track_keypoint < counts[row])
+        if len(image_ids)
+        else np.zeros(len(points.track_image), bool)
+    )
+    if not ok.all():
+        bad = int(np.flatnonzero(~ok)[0])
+        raise SceneFormatError(
+            f"{model_dir}: a 3D point track names image {points.track_image[bad]} keypoint "
+            f"{points.track_keypoint[bad]}, which does not exist"
+        )
+    finite = np.isfinite(points.xyz).all() and all(
+        np.isfinite(im.cam_from_world.matrix()).all()
+        for im in images.values()
+        if im.cam_from_world is not None
+    )
+    if not finite:
+        raise SceneFormatError(f"{model_dir}: COLMAP model holds non-finite poses or points")
 
 
 def _note_missing_images(scene: SceneMap) -> None:

@@ -72,9 +72,10 @@ def open_scene(path: str | Path) -> SceneMap:
             names the path and what was looked for), or the files are corrupt.
         UnsupportedCameraModel, ImageDecodeError: from the format's reader.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise SceneFormatError(f"{path}: no such file or folder")
+    path = path.resolve()
     if path.is_dir() and not any(path.iterdir()):
         raise SceneFormatError(f"{path}: folder is empty")
     fmt = detect_format(path)
