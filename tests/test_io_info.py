@@ -177,3 +177,17 @@ def test_stairs_depth_reads_in_metres(stairs_path: Path) -> None:
     valid = (raw != 0) & (raw != 65535)
     np.testing.assert_array_equal(np.isnan(depth), ~valid)
     np.testing.assert_allclose(depth[valid], raw[valid] / 1000.0, rtol=1e-7)
+
+
+def test_io_and_info_imports_stay_light() -> None:
+    """Detecting formats and `locgui info --help` must not import pycolmap, cv2 or open3d."""
+    code = (
+        "import sys, locgui.io, locgui.cli.info\n"
+        "heavy = {'pycolmap', 'cv2', 'open3d', 'torch'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "print('light')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "light", proc.stderr[-1000:]
