@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.plugins.data",
     "tests.plugins.features",
     "tests.plugins.io",
+    "tests.plugins.synth",
 ]
