@@ -70,26 +70,33 @@ class XFeatExtractor:
 
         check_rgb(rgb, "xfeat")
         height, width = rgb.shape[:2]
+        with torch.inference_mode():
+            x = rgb_to_tensor(rgb, self.device, self.config.max_side)
+            feats = self.extract_tensor(x, (width, height))
+        log.debug("xfeat: %d keypoints in %dx%d", len(feats), width, height)
+        return feats
+
+    def extract_tensor(self, x: Any, image_size: tuple[int, int]) -> Features:
+        """Features of ``x``, a (1, 3, h, w) float tensor in [0, 1] on ``self.device`` that
+        shows an image of ``image_size`` = (width, height) pixels resampled to (w, h)."""
+        import torch
+
+        h, w = x.shape[-2:]
+        if min(h, w) < 32:
+            raise MethodError(f"xfeat: image {w}x{h} (after max_side) is below 32 pixels")
         cfg = self.config
         with torch.inference_mode():
-            x = rgb_to_tensor(rgb, self.device, cfg.max_side)
-            h, w = x.shape[-2:]
-            if min(h, w) < 32:
-                raise MethodError(f"xfeat: image {w}x{h} (after max_side) is below 32 pixels")
             out = self.model.detectAndCompute(
                 x, top_k=cfg.top_k, detection_threshold=cfg.detection_threshold
             )[0]
-            ratio = torch.tensor(
-                [w / (w // 32 * 32), h / (h // 32 * 32)], device=self.device, dtype=torch.float32
-            )
+            # XFeat ran on (w // 32 * 32, h // 32 * 32) and scaled indices by these ratios.
+            ratio = torch.tensor([w / (w // 32 * 32), h / (h // 32 * 32)], device=self.device)
             kpts = out["keypoints"].float() + 0.5 * ratio
-            kpts = kpts * torch.tensor([width / w, height / h], device=self.device)
-            feats = Features(
+            kpts = kpts * torch.tensor([image_size[0] / w, image_size[1] / h], device=self.device)
+            return Features(
                 keypoints=to_numpy32(kpts),
                 descriptors=to_numpy32(out["descriptors"]),
                 scores=to_numpy32(out["scores"]),
-                image_size=(width, height),
+                image_size=image_size,
                 kind="xfeat",
             )
-        log.debug("xfeat: %d keypoints in %dx%d", len(feats), width, height)
-        return feats
