@@ -1,0 +1,102 @@
+"""``locgui eval SCENE.locmap --queries SOURCE_OR_SPLIT``: accuracy, recall and latency of a
+method on queries with ground truth; optionally writes per-query rows and estimated poses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from locgui.cli.localize import add_method_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="map bundle folder (SCENE.locmap)")
+    parser.add_argument(
+        "--queries", default="test", metavar="SOURCE_OR_SPLIT",
+        help="split of the map's source scene (default: test, incl. --holdout images), "
+        "a scene path, or PATH:SPLIT",
+    )  # fmt: skip
+    add_method_arguments(parser)
+    parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N queries")
+    parser.add_argument("--json", action="store_true", help="print the summary and rows as JSON")
+    parser.add_argument("--out", default=None, help="folder for rows and estimated poses")
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    metric, rel = summary["metric"], summary["relative_to_radius"]
+    unit = "m" if summary["units"] == "metres" else " map units"
+    lines = [
+        f"method {summary['method']}: {summary['localized']}/{summary['queries']} localized, "
+        f"{metric['failures']} failed",
+        f"median error: {metric['median_translation']:.4f}{unit}, "
+        f"{metric['median_rotation_deg']:.3f} deg "
+        f"({100 * rel['median_translation']:.3f}% of the scene radius "
+        f"{summary['scene_radius']:.3f})",
+        "recall: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in metric["recall"].items()),
+        "recall (R = scene radius): "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in rel["recall"].items()),
+        "latency (ms): median {median}, p90 {p90}, max {max}".format(**summary["latency_ms"]),
+        "per stage (median ms): "
+        + ", ".join(f"{k} {v['median']}" for k, v in summary["stage_latency_ms"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def write_outputs(folder: Path, summary: dict[str, Any], report: Any) -> list[Path]:
+    """summary.json, rows.csv and the estimated poses (TUM and COLMAP images.txt)."""
+    import csv
+
+    from locgui.io.poses import write_poses
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [r.to_dict() for r in report.rows]
+    (folder / "summary.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+    with (folder / "rows.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["query", "success", "t_err", "r_err_deg", "inliers", "total_ms", "reason"])
+        for r in rows:
+            writer.writerow([r["query"], r["success"], r["t_err"], r["r_err_deg"],
+                             r["num_inliers"], r["total_ms"], r["reason"]])  # fmt: skip
+    names, poses, stamps = [], [], []
+    for k, row in enumerate(report.rows):
+        if row.success and row.result is not None and row.result.cam_from_world is not None:
+            names.append(row.name.replace(" ", "_"))
+            poses.append(row.result.cam_from_world)
+            stamps.append(float(k))
+    tum = write_poses(folder / "poses_tum.txt", names, poses, "tum", stamps)
+    colmap = write_poses(folder / "poses_colmap.txt", names, poses, "colmap")
+    return [folder / "summary.json", folder / "rows.csv", tum, colmap]
+
+
+def run(args: argparse.Namespace) -> int:
+    from locgui.cli.localize import make_localizer
+    from locgui.io.bundle import open_bundle
+    from locgui.methods.localize.evaluation import evaluate, gt_alignment
+    from locgui.methods.localize.queries import parse_intrinsics, refs_for_eval
+    from locgui.runtime.context import RunContext
+
+    bundle = open_bundle(args.bundle)
+    refs, gt_scene = refs_for_eval(bundle, args.queries)
+    if args.limit > 0:
+        refs = refs[: args.limit]
+    align = gt_alignment(bundle, gt_scene)
+    radius = gt_scene.scene_radius() if align is not None else bundle.scene.scene_radius()
+    spec, localizer = make_localizer(args, bundle)
+    report = evaluate(
+        localizer, spec.name, refs, gt_scene.units, radius, RunContext(),
+        parse_intrinsics(args.intrinsics) if args.intrinsics else None, align=align,
+    )  # fmt: skip
+    summary = report.summary()
+    written = write_outputs(Path(args.out), summary, report) if args.out else []
+    if args.json:
+        print(
+            json.dumps({"summary": summary, "rows": [r.to_dict() for r in report.rows]}, indent=2)
+        )
+    else:
+        print(format_summary(summary))
+        for path in written:
+            print(f"wrote {path}", file=sys.stderr)
+    return 0

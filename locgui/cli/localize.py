@@ -1,0 +1,120 @@
+"""``locgui localize SCENE.locmap QUERY...``: localize images against a map bundle.
+
+Exit status: 0 when every query was localized, 1 when some failed (each failure is reported
+with its reason; the batch goes on), 2 for a bad map or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """--method, --preset, --set, --intrinsics, --device (shared with ``locgui eval``)."""
+    parser.add_argument("--method", default="sfm", help="registered method (see `locgui methods`)")
+    parser.add_argument("--preset", default=None, help="named settings, e.g. fast / accurate")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override one config field (repeatable), e.g. --set retrieval_k=5",
+    )  # fmt: skip
+    parser.add_argument(
+        "--intrinsics", default=None, metavar="FILE|fov:DEG",
+        help="calibration file (JSON or COLMAP cameras.txt) or a field-of-view guess",
+    )  # fmt: skip
+    parser.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="map bundle folder (SCENE.locmap)")
+    parser.add_argument("queries", nargs="+", metavar="QUERY", help="image files or folders")
+    add_method_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON list of results")
+
+
+def parse_overrides(spec: Any, items: list[str]) -> dict[str, Any]:
+    """``["retrieval_k=5", ...]`` -> typed values for the method's config fields."""
+    import dataclasses
+
+    from locgui.core.errors import MethodError
+
+    fields = {f.name: f for f in dataclasses.fields(spec.config_class())}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in fields:
+            raise MethodError(
+                f"--set {item}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}"
+            )
+        default = fields[key].default
+        try:
+            if isinstance(default, bool):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                out[key] = raw.lower() in ("true", "1", "yes")
+            elif isinstance(default, int | float):
+                out[key] = type(default)(raw)
+            else:
+                out[key] = raw
+        except ValueError as exc:
+            raise MethodError(f"--set {item}: {raw!r} is not a valid {key}") from exc
+    return out
+
+
+def make_localizer(args: argparse.Namespace, bundle: Any) -> tuple[Any, Any]:
+    """(spec, localizer) for the parsed --method/--preset/--set/--device."""
+    from locgui.methods.registry import get_method
+    from locgui.runtime.context import resolve_device
+
+    spec = get_method(args.method)
+    config = spec.make_config(args.preset, **parse_overrides(spec, args.set))
+    return spec, spec.create(bundle, config, resolve_device(args.device))
+
+
+def format_result(summary: dict[str, Any]) -> str:
+    """One human-readable block per query."""
+    name = summary["query"]
+    if not summary["success"]:
+        return f"{name}: FAILED - {summary['reason']}"
+    pose = summary["cam_from_world"]
+    q = " ".join(f"{v:+.5f}" for v in pose["qvec_wxyz"])
+    t = " ".join(f"{v:+.4f}" for v in pose["translation"])
+    timings = ", ".join(f"{k} {v:.0f}" for k, v in summary["timings_ms"].items())
+    retrieved = " ".join(r["name"] for r in summary["retrieved"])
+    return (
+        f"{name}: OK - {summary['reason']}\n"
+        f"  cam_from_world q(wxyz)=[{q}] t=[{t}]\n"
+        f"  retrieved: {retrieved}\n"
+        f"  timings (ms): {timings} (total {summary['total_ms']:.0f})"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from locgui.core.results import LocalizationResult
+    from locgui.io.bundle import open_bundle
+    from locgui.methods.localize.queries import (
+        expand_paths,
+        iter_queries,
+        parse_intrinsics,
+        refs_from_files,
+    )
+    from locgui.runtime.context import RunContext
+
+    bundle = open_bundle(args.bundle)
+    intrinsics = parse_intrinsics(args.intrinsics)
+    spec, localizer = make_localizer(args, bundle)
+    ctx = RunContext()
+    summaries: list[dict[str, Any]] = []
+    for ref, query, error in iter_queries(refs_from_files(expand_paths(args.queries)), intrinsics):
+        if query is None:
+            result = LocalizationResult(spec.name, ref.name, False, reason=error)
+        else:
+            result = localizer.localize(query, ctx)
+        summary = result.summary()
+        summaries.append(summary)
+        if not args.json:
+            print(format_result(summary), flush=True)
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+    return 0 if summaries and all(s["success"] for s in summaries) else 1

@@ -1,0 +1,234 @@
+"""Stages shared by the structure-based localizers: query checks, intrinsics, features,
+retrieval and the in-memory cache of the map's features.
+
+A problem with one query raises ``QueryFailure`` (turned into ``success=False`` with the
+reason); a problem with the map or config raises ``MethodError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from locgui.core.camera import Camera
+from locgui.core.errors import MethodError
+from locgui.core.results import LocalizationResult, Query, Retrieved
+from locgui.methods.localize.configs import QueryConfig
+
+log = logging.getLogger(__name__)
+
+
+class QueryFailure(Exception):
+    """This query cannot be localized; the message is the user-facing reason."""
+
+
+# ---------------------------------------------------------------------------------- images
+def normalize_image(image: np.ndarray) -> np.ndarray:
+    """Any common image array -> (H, W, 3) uint8 RGB.
+
+    Accepts (H, W) / (H, W, 1) grayscale, (H, W, 4) RGBA (alpha dropped), uint8, uint16
+    (scaled by 255/65535), bool and float in [0, 1]. Raises QueryFailure otherwise.
+    """
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise QueryFailure(f"image array has shape {a.shape}; expected (H, W), (H, W, 3) or 4")
+    if a.dtype == np.uint16:
+        a = ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.all(np.isfinite(a)):
+            raise QueryFailure("image has NaN or infinite pixel values")
+        a = np.clip(np.round(a * 255.0), 0, 255).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise QueryFailure(f"image pixel type {a.dtype} is not supported")
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    elif a.shape[2] == 4:
+        a = a[..., :3]
+    if min(a.shape[:2]) < 16:
+        raise QueryFailure(f"image {a.shape[1]}x{a.shape[0]} is too small to localize")
+    return np.ascontiguousarray(a)
+
+
+# ---------------------------------------------------------------------------------- intrinsics
+@dataclass
+class QueryIntrinsics:
+    """The camera used for a query and where it came from.
+
+    Attributes:
+        camera: intrinsics matching the query image size.
+        source: "query", "map" (a map camera of the same image size) or "fov".
+        note: a sentence for the result's reason/extras.
+    """
+
+    camera: Camera
+    source: str
+    note: str
+
+    @property
+    def guessed(self) -> bool:
+        return self.source == "fov"
+
+
+def query_intrinsics(
+    query: Query, width: int, height: int, bundle: Any, fov_deg: float
+) -> QueryIntrinsics:
+    """Intrinsics for a ``width`` x ``height`` query: its own, a same-size map camera, or a guess.
+
+    Raises QueryFailure when the query's own intrinsics are for another image size.
+    """
+    cam = query.camera
+    if cam is not None:
+        if (cam.width, cam.height) != (width, height):
+            raise QueryFailure(
+                f"intrinsics are for a {cam.width}x{cam.height} image but the query is "
+                f"{width}x{height}"
+            )
+        return QueryIntrinsics(cam, "query", "")
+    for map_cam in bundle.scene.cameras.values():
+        if (map_cam.width, map_cam.height) == (width, height):
+            note = f"no intrinsics given: used map camera {map_cam.camera_id} (same image size)"
+            return QueryIntrinsics(map_cam, "map", note)
+    guess = Camera.from_fov(width, height, fov_deg)
+    note = f"no intrinsics given: guessed from a {fov_deg:g} deg horizontal field of view"
+    return QueryIntrinsics(guess, "fov", note)
+
+
+# ---------------------------------------------------------------------------------- features
+# The extractor parameter that caps the number of keypoints, per feature type.
+KEYPOINT_BUDGET = {"xfeat": "top_k", "sift": "max_num_features", "aliked": "max_num_keypoints"}
+
+
+def make_extractor(bundle: Any, cfg: QueryConfig, device: str) -> Any:
+    """The extractor of the map's feature type, with the map's settings and the query's
+    keypoint budget and image size."""
+    from locgui.methods.features import get_extractor
+
+    kind = bundle.feature_type
+    options = dict(bundle.feature_config)
+    options[KEYPOINT_BUDGET.get(kind, "top_k")] = cfg.max_keypoints
+    options["max_side"] = cfg.max_side
+    return get_extractor(kind, device=device, **options)
+
+
+def make_matcher(name: str, feature_type: str, cfg: Any, device: str) -> Any:
+    from locgui.methods.features import get_matcher
+
+    options: dict[str, Any] = {}
+    if name == "mnn":
+        options = {"min_similarity": cfg.min_similarity, "ratio": cfg.ratio}
+    matcher = get_matcher(name, device=device, **options)
+    if feature_type not in matcher.kinds:
+        raise MethodError(
+            f"matcher {name} does not accept the map's {feature_type} features "
+            f"(it takes {'/'.join(matcher.kinds)})"
+        )
+    return matcher
+
+
+def feature_scale(width: int, height: int, max_side: int) -> float:
+    """Pixels of the full image per pixel of the image features are extracted from (>= 1)."""
+    return max(1.0, max(width, height) / max_side) if max_side else 1.0
+
+
+# ---------------------------------------------------------------------------------- map cache
+@dataclass
+class DbImage:
+    """One mapping image's features, held in memory for matching.
+
+    Attributes:
+        features: all keypoints of the image (``Features``).
+        point3D_ids: (K,) int64 map point observed by each keypoint, -1 for none.
+        triangulated: (T,) int64 rows of the keypoints with a 3D point.
+        tri_features: ``features`` restricted to ``triangulated``.
+    """
+
+    features: Any
+    point3D_ids: np.ndarray
+    triangulated: np.ndarray
+    tri_features: Any
+
+
+class MapCache:
+    """Features and 3D points of a bundle, loaded once per bundle and shared by localizers."""
+
+    def __init__(self, bundle: Any) -> None:
+        self.bundle = bundle
+        self._images: dict[int, DbImage] = {}
+        points = bundle.scene.points
+        self.point_xyz = points.xyz
+        self._point_rows = points
+        self._point_desc: tuple[np.ndarray, Any] | None = None
+
+    def image(self, image_id: int) -> DbImage:
+        if image_id not in self._images:
+            feats = self.bundle.features(image_id)
+            ids = self.bundle.scene.images[image_id].point3D_ids
+            ids = np.full(len(feats), -1, np.int64) if ids is None else np.asarray(ids, np.int64)
+            if len(ids) != len(feats):
+                raise MethodError(
+                    f"{self.bundle.path}: image {image_id} has {len(feats)} features but "
+                    f"{len(ids)} COLMAP points2D; the bundle is inconsistent, rebuild it"
+                )
+            tri = np.flatnonzero(ids >= 0)
+            self._images[image_id] = DbImage(feats, ids, tri, feats.subset(tri))
+        return self._images[image_id]
+
+    def point_descriptors(self) -> tuple[np.ndarray, Any]:
+        """(ids (N,) int64, descriptors as an (N, D) float32 torch tensor), loaded once."""
+        if self._point_desc is None:
+            import torch
+
+            ids, desc = self.bundle.point_descriptors()
+            self._point_desc = (np.asarray(ids, np.int64), torch.from_numpy(desc))
+        return self._point_desc
+
+    def xyz_of(self, point_ids: np.ndarray) -> np.ndarray:
+        """(N, 3) world coordinates of map point ids (which must exist)."""
+        rows = self._point_rows.index_of(point_ids)
+        if np.any(rows < 0):
+            raise MethodError(f"{self.bundle.path}: images reference unknown 3D points")
+        return self.point_xyz[rows]
+
+
+_CACHES: weakref.WeakKeyDictionary[Any, MapCache] = weakref.WeakKeyDictionary()
+
+
+def map_cache(bundle: Any) -> MapCache:
+    """The shared ``MapCache`` of ``bundle`` (created on first use)."""
+    cache = _CACHES.get(bundle)
+    if cache is None:
+        cache = _CACHES[bundle] = MapCache(bundle)
+    return cache
+
+
+# ---------------------------------------------------------------------------------- retrieval
+def retrieve(bundle: Any, features: Any, query: Query, k: int) -> list[Retrieved]:
+    """The top-``k`` mapping images for the query's features, best first."""
+    index = bundle.retrieval
+    desc = index.describe(features)
+    exclude = () if query.held_out_image_id is None else (query.held_out_image_id,)
+    hits = index.query(desc, k, exclude=exclude)
+    images = bundle.scene.images
+    return [
+        Retrieved(int(i), images[int(i)].name if int(i) in images else str(i), float(s))
+        for i, s in hits
+    ]
+
+
+def check_map_has_points(bundle: Any) -> None:
+    if len(bundle.scene.points) == 0:
+        raise QueryFailure("the map has no 3D points; rebuild it with `locgui map build`")
+
+
+def failure(method: str, query: Query, reason: str, **kwargs: Any) -> LocalizationResult:
+    return LocalizationResult(
+        method=method, query_name=query.name, success=False, reason=reason, **kwargs
+    )

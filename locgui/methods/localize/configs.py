@@ -1,0 +1,111 @@
+"""Config dataclasses of the structure-based localizers (light: numpy-free, torch-free).
+
+Every field has a default and ``metadata`` with ``help`` (one line), and ``min``/``max`` or
+``choices`` where they apply, so the UI can generate a parameter panel from the class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def param(
+    default: Any,
+    help: str,
+    min: float | None = None,
+    max: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """A dataclass field with UI metadata."""
+    meta: dict[str, Any] = {"help": help}
+    if min is not None:
+        meta["min"] = min
+    if max is not None:
+        meta["max"] = max
+    if choices is not None:
+        meta["choices"] = choices
+    return field(default=default, metadata=meta)
+
+
+MATCHERS = ("mnn", "lighterglue", "lightglue")
+
+
+@dataclass
+class QueryConfig:
+    """Settings shared by every structure-based localizer: query features and intrinsics."""
+
+    max_keypoints: int = param(
+        2048, "query keypoints kept (highest scores first)", min=64, max=16384
+    )
+    max_side: int = param(
+        640, "the query is shrunk so its longer side is at most this for features (px)", 160, 4096
+    )
+    retrieval_k: int = param(3, "database images shortlisted by global retrieval", 1, 100)
+    fov_deg: float = param(
+        60.0, "horizontal field of view assumed when the query has no intrinsics", 10.0, 170.0
+    )
+    estimate_focal: bool = param(
+        True, "estimate the focal length in PnP when intrinsics are only guessed"
+    )
+    ransac_threshold: float = param(
+        6.0, "RANSAC inlier threshold in pixels at the feature resolution", 0.5, 64.0
+    )
+    min_inliers: int = param(12, "fewer pose inliers than this is a failure", 4, 1000)
+    min_inlier_ratio: float = param(
+        0.05, "fewer inliers than this fraction of the 2D-3D matches is a failure", 0.0, 1.0
+    )
+    seed: int = param(0, "random seed of RANSAC (-1: a different one each run)", -1, 2**31 - 1)
+
+
+@dataclass
+class SfmConfig(QueryConfig):
+    """hloc-style localization: retrieval, 2D-2D matching, 2D-3D through the map, PnP."""
+
+    matcher: str = param("mnn", "2D-2D matcher", choices=MATCHERS)
+    min_similarity: float = param(
+        0.5, "mutual-NN matches need at least this descriptor cosine similarity", 0.0, 1.0
+    )
+    ratio: float = param(
+        1.0, "mutual-NN ratio test (best / second-best distance), 1 disables it", 0.1, 1.0
+    )
+    triangulated_only: bool = param(
+        True, "match only the database keypoints that observe a 3D point (faster)"
+    )
+    refine: bool = param(True, "non-linear refinement of the pose on its inliers")
+
+
+@dataclass
+class PointsConfig(QueryConfig):
+    """3DFA deployment mode: query descriptors matched directly to per-point descriptors."""
+
+    retrieval_k: int = param(
+        5, "database images whose observed points form the candidate set", 1, 100
+    )
+    reliability: float = param(
+        0.7, "reliability threshold S on a match's score (cosine similarity)", 0.0, 1.0
+    )
+    ratio: float = param(
+        0.95, "best / second-best descriptor distance ratio, 1 disables it", 0.1, 1.0
+    )
+    mutual: bool = param(True, "keep only matches that are mutual nearest neighbours")
+    refine: bool = param(True, "non-linear refinement of the pose on its inliers")
+
+
+@dataclass
+class RprConfig(QueryConfig):
+    """Classical relative pose: essential matrix to the top reference, metric scale from map."""
+
+    retrieval_k: int = param(3, "references tried; the best-supported pose wins", 1, 20)
+    matcher: str = param("mnn", "2D-2D matcher", choices=MATCHERS)
+    min_similarity: float = param(
+        0.8, "mutual-NN matches need at least this descriptor cosine similarity", 0.0, 1.0
+    )
+    ratio: float = param(0.95, "mutual-NN ratio test, 1 disables it", 0.1, 1.0)
+    ransac_threshold: float = param(
+        1.5, "essential-matrix RANSAC threshold in pixels at the feature resolution", 0.1, 32.0
+    )
+    min_inliers: int = param(20, "fewer essential-matrix inliers than this is a failure", 5, 1000)
+    min_scale_points: int = param(
+        6, "matched map points needed to recover the metric scale", 2, 1000
+    )

@@ -1,0 +1,239 @@
+"""The ``rpr`` localizer: the classical baseline of relative pose regression papers.
+
+The query's pose relative to the top retrieved reference comes from 2D-2D matches (essential
+matrix, 5-point LO-RANSAC + refinement, pycolmap); its translation has unit length. The metric
+scale comes from the map: matched points that the reference observes are triangulated in the
+reference frame with the unit-baseline relative pose, and their depth is compared with the
+depth of the map points (median ratio). ``query_from_world = query_from_ref * ref_from_world``.
+If a reference fails, the next one in the shortlist is tried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from locgui.core.camera import Camera
+from locgui.core.pose import Rigid3
+from locgui.core.results import LocalizationResult, Matches2D2D, Matches2D3D, Query
+from locgui.methods.localize.base import PreparedQuery, StructureLocalizer
+from locgui.methods.localize.common import QueryFailure, make_matcher
+from locgui.methods.localize.configs import RprConfig
+from locgui.methods.localize.geometry import (
+    from_pycolmap_rigid,
+    reprojection_errors,
+    to_pycolmap_camera,
+)
+from locgui.runtime.context import RunContext
+
+MIN_TRIANGULATION_DEG = 0.5
+SUPPORT_FACTOR = 4.0
+"""Map points within this many RANSAC thresholds of their projection support a pose."""
+
+
+def relative_pose(
+    cam_ref: Camera,
+    xy_ref: np.ndarray,
+    cam_q: Camera,
+    xy_q: np.ndarray,
+    threshold: float,
+    seed: int,
+) -> tuple[Rigid3, np.ndarray] | None:
+    """``query_from_ref`` with unit translation and the (N,) inlier mask, or None."""
+    import pycolmap
+
+    opts = pycolmap.RANSACOptions()
+    opts.max_error = float(threshold)
+    opts.random_seed = int(seed)
+    c_ref, c_q = to_pycolmap_camera(cam_ref), to_pycolmap_camera(cam_q)
+    a = np.ascontiguousarray(xy_ref, np.float64)
+    b = np.ascontiguousarray(xy_q, np.float64)
+    out = pycolmap.estimate_relative_pose(c_ref, a, c_q, b, opts)
+    if out is None:
+        return None
+    mask = np.asarray(out["inlier_mask"], bool).reshape(-1)
+    refined = pycolmap.refine_relative_pose(out["cam2_from_cam1"], c_ref, a, c_q, b, mask)
+    rigid = refined["cam2_from_cam1"] if isinstance(refined, dict) else out["cam2_from_cam1"]
+    return from_pycolmap_rigid(rigid), mask
+
+
+def triangulated_depths(
+    rays_ref: np.ndarray, rays_q: np.ndarray, q_from_ref: Rigid3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoint triangulation in the reference frame.
+
+    Args:
+        rays_ref, rays_q: (N, 3) rays (z = 1) in each camera's frame.
+        q_from_ref: relative pose (any translation scale).
+    Returns:
+        (N,) z-depth in the reference frame (in units of the translation) and (N,) the
+        triangulation angle in degrees.
+    """
+    R, t = q_from_ref.rotation, q_from_ref.translation
+    centre = -R.T @ t  # query centre in the reference frame
+    d_r = rays_ref / np.linalg.norm(rays_ref, axis=1, keepdims=True)
+    d_q = rays_q @ R  # R.T @ ray, row-wise
+    d_q /= np.linalg.norm(d_q, axis=1, keepdims=True)
+    # Minimize |a d_r - (centre + b d_q)|^2 over (a, b) per ray pair.
+    dd = np.sum(d_r * d_q, axis=1)
+    rc, qc = d_r @ centre, d_q @ centre
+    denom = 1.0 - dd**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (rc - dd * qc) / denom
+    depth = a * d_r[:, 2]
+    angle = np.degrees(np.arccos(np.clip(dd, -1.0, 1.0)))
+    return np.where(denom > 1e-12, depth, np.nan), angle
+
+
+@dataclass
+class Candidate:
+    """The pose obtained through one reference image.
+
+    Attributes:
+        ref_id: the reference image.
+        cam_from_world: the composed query pose.
+        pair: query-reference matches.
+        e_inliers: (M,) bool essential-matrix inlier mask over ``pair``.
+        scale_rows: rows of ``pair`` whose map points fixed the scale.
+        scale: metric length of the unit relative translation.
+        reproj_error: (len(scale_rows),) pixel errors of those map points under the pose.
+        support: how many of them reproject within the threshold (the candidate's score).
+    """
+
+    ref_id: int
+    cam_from_world: Rigid3
+    pair: Matches2D2D
+    e_inliers: np.ndarray
+    scale_rows: np.ndarray
+    scale: float
+    reproj_error: np.ndarray
+    support: int
+
+
+class RprLocalizer(StructureLocalizer):
+    """Essential-matrix relative pose to retrieved references, scaled by the map.
+
+    Every shortlisted reference gives a candidate; the one whose scaled pose reprojects the
+    most of its map points within the threshold wins.
+    """
+
+    name = "rpr"
+    config: RprConfig
+
+    def __init__(self, bundle: Any, config: RprConfig, device: str = "cpu") -> None:
+        super().__init__(bundle, config, device)
+        self.matcher = make_matcher(config.matcher, bundle.feature_type, config, self.device)
+
+    def _solve(
+        self, query: Query, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult
+    ) -> None:
+        reasons: list[str] = []
+        candidates: list[Candidate] = []
+        for item in prepared.retrieved:
+            ctx.check_cancelled()
+            try:
+                candidates.append(self._from_reference(item.image_id, prepared, ctx, result))
+            except QueryFailure as exc:
+                reasons.append(f"{item.name}: {exc}")
+        if not candidates:
+            raise QueryFailure("; ".join(reasons) if reasons else "no reference image")
+        best = max(candidates, key=lambda c: c.support)
+        result.matches_2d2d = [c.pair for c in candidates]
+        self._fill(result, best, prepared)
+        if best.support < self.config.min_scale_points:
+            raise QueryFailure(
+                f"best reference {self.bundle.scene.images[best.ref_id].name}: only "
+                f"{best.support} map points agree with the pose (< {self.config.min_scale_points})"
+            )
+
+    def _from_reference(
+        self, ref_id: int, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult
+    ) -> Candidate:
+        cfg = self.config
+        feats = prepared.features
+        db = self.cache.image(ref_id)
+        with ctx.stage("match"):
+            m = self.matcher.match(feats, db.features)
+            pair = Matches2D2D(
+                image_id=ref_id,
+                query_xy=feats.keypoints[m.idx0].astype(np.float64),
+                db_xy=db.features.keypoints[m.idx1].astype(np.float64),
+                scores=m.scores.astype(np.float32),
+                point3D_ids=db.point3D_ids[m.idx1],
+            )
+        ctx.partial("matches", [pair])
+        if len(m) < cfg.min_inliers:
+            raise QueryFailure(f"{len(m)} matches < {cfg.min_inliers}")
+        cam_ref = self.bundle.scene.camera_of(ref_id)
+        ref_from_world = self.bundle.scene.images[ref_id].cam_from_world
+        if ref_from_world is None:
+            raise QueryFailure("the reference image has no pose")
+        cam_q = prepared.intrinsics.camera
+        threshold = cfg.ransac_threshold * prepared.scale
+        with ctx.stage("relative_pose"):
+            rel = relative_pose(cam_ref, pair.db_xy, cam_q, pair.query_xy, threshold, cfg.seed)
+            if rel is None:
+                raise QueryFailure("no essential matrix found")
+            q_from_ref, mask = rel
+            if mask.sum() < cfg.min_inliers:
+                raise QueryFailure(f"{int(mask.sum())} inliers < {cfg.min_inliers}")
+            scale, rows = self._metric_scale(pair, mask, cam_ref, cam_q, ref_from_world, q_from_ref)
+            pose = Rigid3(q_from_ref.rotation, scale * q_from_ref.translation) * ref_from_world
+            xyz = self.cache.xyz_of(pair.point3D_ids[rows])
+            err = reprojection_errors(cam_q, pose, pair.query_xy[rows], xyz)
+        support = int(np.sum(err <= SUPPORT_FACTOR * threshold))
+        return Candidate(ref_id, pose, pair, mask, rows, scale, err, support)
+
+    def _metric_scale(
+        self,
+        pair: Matches2D2D,
+        mask: np.ndarray,
+        cam_ref: Camera,
+        cam_q: Camera,
+        ref_from_world: Rigid3,
+        q_from_ref: Rigid3,
+    ) -> tuple[float, np.ndarray]:
+        """Median ratio of map depth to unit-baseline triangulated depth; (scale, rows used)."""
+        rows = np.flatnonzero(mask & (pair.point3D_ids >= 0))
+        xyz = self.cache.xyz_of(pair.point3D_ids[rows])
+        z_map = ref_from_world.apply(xyz)[:, 2]
+        z_tri, angle = triangulated_depths(
+            cam_ref.unproject(pair.db_xy[rows]), cam_q.unproject(pair.query_xy[rows]), q_from_ref
+        )
+        ok = (z_tri > 0) & (z_map > 0) & (angle > MIN_TRIANGULATION_DEG) & np.isfinite(z_tri)
+        if ok.sum() < self.config.min_scale_points:
+            raise QueryFailure(
+                f"only {int(ok.sum())} map points with parallax to fix the scale "
+                f"(< {self.config.min_scale_points})"
+            )
+        return float(np.median(z_map[ok] / z_tri[ok])), rows[ok]
+
+    def _fill(self, result: LocalizationResult, best: Candidate, prepared: PreparedQuery) -> None:
+        pair, rows = best.pair, best.scale_rows
+        threshold = SUPPORT_FACTOR * self.config.ransac_threshold * prepared.scale
+        result.matches_2d3d = Matches2D3D(
+            query_xy=pair.query_xy[rows],
+            xyz=self.cache.xyz_of(pair.point3D_ids[rows]),
+            point3D_ids=pair.point3D_ids[rows],
+            source_image_ids=np.full(len(rows), best.ref_id, np.int64),
+            inliers=best.reproj_error <= threshold,
+            reproj_error=best.reproj_error,
+        )
+        result.num_inliers = int(best.e_inliers.sum())
+        result.success = True
+        result.cam_from_world = best.cam_from_world
+        result.extras.update(
+            {"reference_image_id": best.ref_id, "scale": best.scale, "support": best.support}
+        )
+        ref_name = self.bundle.scene.images[best.ref_id].name
+        result.reason = "; ".join(
+            p
+            for p in (
+                f"{result.num_inliers} essential-matrix inliers to {ref_name}, scale from "
+                f"{len(rows)} map points ({best.support} agree)",
+                result.extras.get("intrinsics_note", ""),
+            )
+            if p
+        )

@@ -1,0 +1,172 @@
+"""The map-building recipe: source -> features -> retrieval -> pairs -> matches ->
+triangulation with known poses (or incremental SfM) -> point descriptors -> bundle."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from locgui.core.errors import MethodError
+from locgui.core.scene import SceneMap
+from locgui.methods.localize.common import KEYPOINT_BUDGET, feature_scale
+from locgui.methods.mapping.config import MapBuildConfig
+from locgui.methods.mapping.descriptors import mean_point_descriptors
+from locgui.methods.mapping.matching import extract_all, match_pairs, verify_with_poses
+from locgui.methods.mapping.pairs import select_pairs
+from locgui.methods.mapping.reconstruct import incremental_sfm, triangulate
+from locgui.methods.mapping.retrieval_index import fit_index, neighbours_fn
+from locgui.methods.mapping.source import MappingInput, load_source, select_images
+from locgui.runtime.context import RunContext, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    """What a build produced.
+
+    Attributes:
+        path: the bundle folder.
+        images: mapping images in the bundle (registered ones for SfM).
+        points: 3D points.
+        pairs: image pairs matched / kept after verification.
+        queries: held-out query image names (split "test").
+        timings: stage -> seconds.
+    """
+
+    path: Path
+    images: int
+    points: int
+    pairs: tuple[int, int]
+    queries: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    mean_track_length: float = 0.0
+
+
+def extractor_options(cfg: MapBuildConfig) -> dict[str, Any]:
+    """The extractor configuration stored in the bundle (queries reuse it)."""
+    return {KEYPOINT_BUDGET.get(cfg.features, "top_k"): cfg.max_keypoints,
+            "max_side": cfg.max_side, **cfg.extra}  # fmt: skip
+
+
+def build_map(
+    source: str | Path,
+    out: str | Path,
+    config: MapBuildConfig | None = None,
+    ctx: RunContext | None = None,
+    overwrite: bool = False,
+) -> BuildReport:
+    """Build the map bundle ``out`` from a scene (or an image folder) ``source``.
+
+    Known poses are kept and the matches triangulated (pycolmap); without poses, pycolmap's
+    incremental SfM recovers them (units "arbitrary"). Cancelling ``ctx`` (or Ctrl-C) leaves
+    no bundle behind. Raises SceneFormatError / ImageDecodeError for bad sources, MethodError
+    when nothing can be reconstructed, BundleError when ``out`` exists and not ``overwrite``.
+    """
+    from locgui.io.bundle import write_bundle
+    from locgui.methods.features import get_extractor, get_matcher
+
+    cfg = config or MapBuildConfig()
+    ctx = ctx or RunContext()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        from locgui.core.errors import BundleError
+
+        raise BundleError(f"{out} already exists (use --overwrite to replace it)")
+    with ctx.stage("load"):
+        inp = select_images(load_source(Path(source)), cfg.holdout, cfg.sfm)
+    scene = inp.scene
+    device = resolve_device(cfg.device)
+    extractor = get_extractor(cfg.features, device=device, **extractor_options(cfg))
+    mnn = {"min_similarity": cfg.min_similarity, "ratio": cfg.ratio} if cfg.matcher == "mnn" else {}
+    matcher = get_matcher(cfg.matcher, device=device, **mnn)
+    with ctx.stage("extract"):
+        feats = extract_all(scene, inp.map_ids, extractor, ctx)
+    with ctx.stage("retrieval"):
+        ctx.progress("retrieval", -1.0, "fitting the global index")
+        index = fit_index(feats, cfg.retrieval_clusters, cfg.seed)
+    with ctx.stage("match"):
+        pairs = select_pairs(
+            scene, inp.map_ids, cfg.exhaustive_below, neighbours_fn(index, feats),
+            cfg.retrieval_pairs, cfg.pose_pairs, inp.posed,
+        )  # fmt: skip
+        matches = match_pairs(pairs, feats, matcher, ctx)
+    mapped, kept = _reconstruct(inp, feats, matches, cfg, ctx)
+    feats = {i: feats[i] for i in mapped.images}
+    if set(feats) != set(inp.map_ids):  # SfM left images out: the index must not name them
+        index = fit_index(feats, cfg.retrieval_clusters, cfg.seed)
+    with ctx.stage("descriptors"):
+        ctx.progress("descriptors", -1.0, f"{len(mapped.points)} points")
+        point_desc = mean_point_descriptors(mapped.points, feats)
+    queries = [scene.images[i].name for i in inp.query_ids]
+    with ctx.stage("write"):
+        ctx.progress("write", -1.0, str(out))
+        path = write_bundle(
+            out,
+            mapped,
+            feats,
+            {"type": cfg.features, "config": extractor_options(cfg), "matcher": cfg.matcher,
+             "dim": int(next(iter(feats.values())).descriptors.shape[1])},
+            retrieval_state=index.state(),
+            retrieval_info={"clusters": cfg.retrieval_clusters},
+            point_descriptors=point_desc,
+            source=_source_info(scene, inp, queries),
+            copy_images=cfg.copy_images,
+            overwrite=overwrite,
+            extra={"build": {"config": cfg.to_dict(), "pairs": [len(pairs), len(kept)],
+                             "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()}}},
+        )  # fmt: skip
+    lengths = mapped.points.track_lengths()
+    return BuildReport(
+        path, len(mapped.images), len(mapped.points), (len(pairs), len(kept)), queries,
+        dict(ctx.timings), float(lengths.mean()) if len(lengths) else 0.0,
+    )  # fmt: skip
+
+
+def _reconstruct(
+    inp: MappingInput,
+    feats: dict[int, Any],
+    matches: dict[tuple[int, int], np.ndarray],
+    cfg: MapBuildConfig,
+    ctx: RunContext,
+) -> tuple[SceneMap, dict[tuple[int, int], np.ndarray]]:
+    scene = inp.scene
+    with tempfile.TemporaryDirectory(prefix="locgui-map-") as tmp:
+        work = Path(tmp)
+        if inp.posed:
+            with ctx.stage("verify"):
+                thresholds = {
+                    i: cfg.epipolar_threshold
+                    * feature_scale(
+                        scene.camera_of(i).width, scene.camera_of(i).height, cfg.max_side
+                    )
+                    for i in inp.map_ids
+                }
+                kept = verify_with_poses(scene, feats, matches, thresholds, cfg.min_pair_matches)
+            if not kept:
+                raise MethodError(f"{scene.source_path}: no image pair has enough verified matches")
+            with ctx.stage("triangulate"):
+                mapped = triangulate(
+                    scene, inp.map_ids, feats, kept, work, ctx,
+                    cfg.min_triangulation_angle, cfg.two_view_tracks,
+                )  # fmt: skip
+        else:
+            kept = {p: m for p, m in matches.items() if len(m) >= cfg.min_pair_matches}
+            with ctx.stage("sfm"):
+                mapped = incremental_sfm(scene, inp.map_ids, feats, kept, work, ctx, cfg.seed)
+    log.info("mapped %d images, %d points", len(mapped.images), len(mapped.points))
+    return mapped, kept
+
+
+def _source_info(scene: SceneMap, inp: MappingInput, queries: list[str]) -> dict[str, Any]:
+    return {
+        "path": str(Path(scene.source_path).absolute()) if scene.source_path else None,
+        "format": scene.source_format,
+        "poses": "known (triangulated)" if inp.posed else "structure from motion",
+        "queries": queries,
+    }

@@ -1,0 +1,71 @@
+"""What a map is built from: any scene the readers load, or a plain folder of images."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from locgui.core.errors import SceneFormatError
+from locgui.core.scene import SceneMap
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MappingInput:
+    """The scene and which of its images go into the map.
+
+    Attributes:
+        scene: the source scene (images, cameras, maybe poses, depth).
+        map_ids: image ids to map, sorted.
+        query_ids: image ids held out as queries (split "test" or ``holdout``).
+        posed: whether every mapping image has a known pose.
+    """
+
+    scene: SceneMap
+    map_ids: list[int]
+    query_ids: list[int]
+    posed: bool
+
+
+def load_source(path: Path) -> SceneMap:
+    """The scene at ``path``: any layout ``open_scene`` reads, including a plain image folder."""
+    from locgui.io import open_scene
+
+    return open_scene(Path(path))
+
+
+def select_images(scene: SceneMap, holdout: int = 0, mode: str = "auto") -> MappingInput:
+    """Split the scene's images into mapping and query images.
+
+    Images of split "test" are queries; with ``holdout`` N > 0, every N-th remaining image
+    (by name, starting with the first) is a query too and is marked split "test". Images whose
+    file is missing are skipped. ``mode`` "triangulate" needs poses, "sfm" ignores them.
+    """
+    if scene.image_dir is None:
+        raise SceneFormatError(f"{scene.source_path}: the scene has no image folder to map")
+    missing = set(scene.missing_images)
+    usable = sorted(
+        (im for im in scene.images.values() if im.name not in missing), key=lambda im: im.name
+    )
+    queries = [im.image_id for im in usable if im.split == "test"]
+    rest = [im for im in usable if im.split != "test"]
+    if holdout > 0:
+        held = [im for k, im in enumerate(rest) if k % holdout == 0]
+        for im in held:
+            scene.images[im.image_id] = replace(im, split="test")
+        queries += [im.image_id for im in held]
+        rest = [im for k, im in enumerate(rest) if k % holdout != 0]
+    posed = [im.image_id for im in rest if im.cam_from_world is not None]
+    if mode == "sfm" or (mode == "auto" and not posed):
+        map_ids, is_posed = [im.image_id for im in rest], False
+    else:
+        if not posed:
+            raise SceneFormatError(f"{scene.source_path}: no image has a pose to triangulate")
+        if len(posed) < len(rest):
+            log.warning("%d unposed images left out of the map", len(rest) - len(posed))
+        map_ids, is_posed = posed, True
+    if len(map_ids) < 2:
+        raise SceneFormatError(f"{scene.source_path}: {len(map_ids)} mapping images; need 2+")
+    return MappingInput(scene, sorted(map_ids), sorted(queries), is_posed)
