@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.plugins.features",
     "tests.plugins.io",
     "tests.plugins.synth",
+    "tests.plugins.qt",
 ]

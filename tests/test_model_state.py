@@ -1,0 +1,144 @@
+"""The pure-Python model: signals, selection, the app state and its linking."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+from locgui.core.pose import Rigid3, axis_angle_to_rotmat
+from locgui.model import AppState, Signal
+from locgui.model.events import set_slot_error_hook
+from locgui.model.queries import HELD_OUT_SUFFIX, scene_query
+from tests.plugins.qt import OUTLIER_SHIFT, exact_result
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def slot(self, *args: object) -> None:
+        self.calls.append(args)
+
+
+def test_signal_calls_slots_in_order_and_drops_dead_methods():
+    sig = Signal("x")
+    order: list[str] = []
+    sig.connect(lambda v: order.append(f"f{v}"))
+    rec = Recorder()
+    sig.connect(rec.slot)
+    sig.connect(rec.slot)  # connecting twice keeps one
+    sig.emit(1)
+    assert order == ["f1"] and rec.calls == [(1,)]
+    with sig.blocked():
+        sig.emit(2)
+    assert rec.calls == [(1,)]
+    del rec
+    gc.collect()
+    assert len(sig.slots()) == 1  # the bound method of a deleted view is gone
+    sig.emit(3)
+    assert order == ["f1", "f3"]
+
+
+def test_a_failing_slot_does_not_stop_the_others():
+    sig = Signal("x")
+    seen: list[int] = []
+    errors: list[str] = []
+
+    def bad(v: int) -> None:
+        raise RuntimeError(f"broken view {v}")
+
+    sig.connect(bad)
+    sig.connect(seen.append)
+    previous = set_slot_error_hook(lambda exc, slot: errors.append(str(exc)))
+    try:
+        sig.emit(5)
+    finally:
+        set_slot_error_hook(previous)
+    assert seen == [5] and errors == ["broken view 5"]
+
+
+def test_selection_emits_once_per_real_change():
+    state = AppState()
+    rec = Recorder()
+    state.selection.changed.connect(rec.slot)
+    assert state.selection.update("3d", point3D_id=7)
+    assert not state.selection.update("matches", point3D_id=7)  # same value, other source
+    assert len(rec.calls) == 1
+    new, old = rec.calls[0]
+    assert (new.point3D_id, new.source, old.point3D_id) == (7, "3d", None)
+
+
+def test_set_scene_lists_the_query_split_with_ground_truth(tiny_scene):
+    state = AppState()
+    rec = Recorder()
+    state.scene_changed.connect(rec.slot)
+    state.set_scene(tiny_scene)
+    test_ids = tiny_scene.split_ids("test")
+    assert list(state.queries) == [tiny_scene.images[i].name for i in test_ids]
+    first = state.queries[tiny_scene.images[test_ids[0]].name]
+    assert first.gt_cam_from_world == tiny_scene.images[test_ids[0]].cam_from_world
+    assert first.camera == tiny_scene.camera_of(test_ids[0])
+    assert state.selection.current.query == first.name
+    assert rec.calls == [()]
+
+
+def test_held_out_query_is_named_and_excluded(tiny_scene):
+    db = tiny_scene.split_ids("train")[3]
+    q = scene_query(tiny_scene, db, held_out=True)
+    assert q.name == tiny_scene.images[db].name + HELD_OUT_SUFFIX
+    query = q.load()
+    assert query.held_out_image_id == db
+    assert query.image.shape == (240, 320, 3) and query.image.dtype == np.uint8
+
+
+def test_results_errors_and_linking(tiny_scene):
+    state = AppState()
+    state.set_scene(tiny_scene)
+    qid, db = tiny_scene.split_ids("test")[0], tiny_scene.split_ids("train")[0]
+    result = exact_result(tiny_scene, qid, db)
+    changes = Recorder()
+    state.results_changed.connect(changes.slot)
+    state.set_result(result)
+    assert changes.calls == [(result.query_name, "sfm")]
+    assert state.selection.current.method == "sfm"
+    # Exact GT pose: zero error.
+    assert state.errors(result) == pytest.approx((0.0, 0.0), abs=1e-6)
+    # A pose 0.1 units off and 2 degrees turned.
+    gt = result.cam_from_world
+    R = axis_angle_to_rotmat(np.radians([0, 0, 2.0])) @ gt.rotation
+    moved = Rigid3(R, -R @ (gt.center + np.array([0.1, 0, 0])))
+    result2 = exact_result(tiny_scene, qid, db, method="points")
+    result2.cam_from_world = moved
+    dt, dr = state.errors(result2)
+    assert dt == pytest.approx(0.1, abs=1e-9) and dr == pytest.approx(2.0, abs=1e-9)
+
+    # Match -> point: the selection carries its map point and database image.
+    i = 5
+    state.select_match(i, source="matches")
+    sel = state.selection.current
+    assert sel.point3D_id == int(result.matches_2d3d.point3D_ids[i])
+    assert sel.image_id == db and sel.match_index == i
+    # Point -> match: the reverse finds the same match.
+    state.selection.clear_links()
+    state.select_point(int(result.matches_2d3d.point3D_ids[i]), source="3d")
+    assert state.selection.current.match_index == i
+    # An outlier's error is what the fixture displaced it by.
+    assert result.matches_2d3d.reproj_error[0] == pytest.approx(np.linalg.norm(OUTLIER_SHIFT))
+
+
+def test_partials_then_result(tiny_scene):
+    state = AppState()
+    state.set_scene(tiny_scene)
+    qid, db = tiny_scene.split_ids("test")[1], tiny_scene.split_ids("train")[2]
+    result = exact_result(tiny_scene, qid, db)
+    state.select_query(result.query_name)
+    state.set_partial(result.query_name, "sfm", "matches", result.matches_2d2d)
+    part = state.result(result.query_name, "sfm")
+    assert part is not None and not part.success
+    assert part.matches_2d2d[0].image_id == db
+    state.set_result(result)
+    assert state.result(result.query_name, "sfm") is result
+    assert state.partials == {}
+    assert state.session_poses("sfm") == [(result.query_name, result.cam_from_world)]
