@@ -87,28 +87,53 @@ def value_noise(u: np.ndarray, v: np.ndarray, seed: int, smooth: bool = True) ->
 
 
 def _mix24(h: np.ndarray) -> np.ndarray:
-    """uint32 key -> float32 in [0, 2**24) (multiply-xorshift-multiply, top 24 bits)."""
+    """uint32 key -> float32 in [0, 2**24) (multiply-xorshift, top 24 bits; its spectrum
+    over a lattice is flat, which is all value noise needs)."""
     h *= _M1
-    h ^= h >> np.uint32(15)
-    h *= _M2
+    h ^= h >> np.uint32(16)
     h >>= np.uint32(8)
     return h.astype(np.float32)
 
 
-def octave_weight(wavelength: float, footprint: np.ndarray) -> np.ndarray:
-    """(N,) weight of detail with this wavelength (metres): 1 above 4 pixels, 0 below 2."""
+def octave_weight(wavelength: float, footprint: np.ndarray) -> np.ndarray | np.float32:
+    """(N,) weight of detail with this wavelength (metres): 1 above 4 pixels, 0 below 2
+    (the scalar 1 where that holds for every pixel)."""
+    if len(footprint) and wavelength >= 4.0 * float(footprint.max()):
+        return np.float32(1.0)
     return np.clip(np.float32(wavelength) / footprint * np.float32(0.5) - np.float32(1.0), 0, 1)
 
 
-def _rotate(u: np.ndarray, v: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    c, s = np.float32(np.cos(angle)), np.float32(np.sin(angle))
-    return c * u - s * v, s * u + c * v
+_ANGLES = (0.9, 2.6, 4.3)  # radians; rotating octaves hides the lattice axes
+
+
+class SurfacePoints:
+    """Surface coordinates of N points, with the rotated copies noise octaves use (cached:
+    every layer of a material shares them).
+
+    Attributes:
+        u, v: (N,) float32 surface coordinates, metres.
+        footprint: (N,) float32 pixel footprint on the surface, metres.
+    """
+
+    def __init__(self, u: np.ndarray, v: np.ndarray, footprint: np.ndarray) -> None:
+        self.u, self.v, self.footprint = u, v, footprint
+        self._rotated: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.finest_visible = 2.0 * float(footprint.min()) if len(footprint) else np.inf
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+    def rotated(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(u, v) turned by the k-th of three fixed angles."""
+        k %= len(_ANGLES)
+        if k not in self._rotated:
+            c, s = np.float32(np.cos(_ANGLES[k])), np.float32(np.sin(_ANGLES[k]))
+            self._rotated[k] = (c * self.u - s * self.v, s * self.u + c * self.v)
+        return self._rotated[k]
 
 
 def fbm(
-    u: np.ndarray,
-    v: np.ndarray,
-    footprint: np.ndarray,
+    p: SurfacePoints,
     seed: int,
     scale: float,
     octaves: int,
@@ -117,30 +142,34 @@ def fbm(
     """Band-limited fractal value noise, mean 0.5, roughly in [0, 1].
 
     Args:
-        u, v: (N,) float32 surface coordinates, metres.
-        footprint: (N,) float32 pixel footprint on the surface, metres.
+        p: where to evaluate it.
         seed: selects the field.
         scale: wavelength of the coarsest octave, metres; each octave halves it.
         octaves: number of octaves; those finer than the footprint fade to their mean.
         gain: amplitude ratio between successive octaves.
+    Returns:
+        (N,) float32.
     """
-    total = np.zeros_like(u)
+    total = np.zeros_like(p.u)
     amp, norm = 1.0, 0.0
     wavelength = scale
-    finest_visible = 2.0 * float(footprint.min()) if len(footprint) else np.inf
     for k in range(octaves):
-        if wavelength <= finest_visible:  # this and finer octaves have weight 0 everywhere
+        if wavelength <= p.finest_visible:  # this and finer octaves weigh 0 everywhere
             norm += amp * (1 - gain ** (octaves - k)) / (1 - gain)
             break
-        # A different rotation per octave hides the lattice axes.
-        ru, rv = _rotate(u, v, 0.9 + 1.7 * k)
-        n = value_noise(ru / np.float32(wavelength), rv / np.float32(wavelength), seed + 101 * k)
-        w = octave_weight(wavelength, footprint)
-        total += np.float32(amp) * w * (n - np.float32(0.5))
+        ru, rv = p.rotated(seed + k)
+        inv = np.float32(1.0 / wavelength)
+        n = value_noise(ru * inv, rv * inv, seed + 101 * k)
+        n -= np.float32(0.5)
+        n *= octave_weight(wavelength, p.footprint)
+        n *= np.float32(amp)
+        total += n
         norm += amp
         amp *= gain
         wavelength *= 0.5
-    return np.float32(0.5) + total * np.float32(1.6 / norm)
+    total *= np.float32(1.6 / norm)
+    total += np.float32(0.5)
+    return total
 
 
 def aa_threshold(field: np.ndarray, level: float, width: np.ndarray) -> np.ndarray:
@@ -149,14 +178,13 @@ def aa_threshold(field: np.ndarray, level: float, width: np.ndarray) -> np.ndarr
     return smoothstep(level - w, level + w, field)
 
 
-def blobs(
-    u: np.ndarray, v: np.ndarray, footprint: np.ndarray, seed: int, scale: float, coverage: float
-) -> np.ndarray:
+def blobs(p: SurfacePoints, seed: int, scale: float, coverage: float) -> np.ndarray:
     """(N,) mask in [0, 1] of organic blobs about ``scale`` metres across."""
-    ru, rv = _rotate(u, v, 0.4 + (seed % 7))
-    s = np.float32(scale)
-    n = value_noise(ru / s, rv / s, seed)
-    mask = aa_threshold(n, 1.0 - coverage, footprint / s * np.float32(1.2))
+    ru, rv = p.rotated(seed)
+    inv = np.float32(1.0 / scale)
+    n = value_noise(ru * inv, rv * inv, seed)
+    footprint = p.footprint
+    mask = aa_threshold(n, 1.0 - coverage, footprint * np.float32(1.2 / scale))
     return _fade(mask, coverage, scale, footprint)
 
 
@@ -176,19 +204,30 @@ def glyphs(
     iu, iv = fu.astype(np.int32), fv.astype(np.int32)
     # A corner that can be on sits in the same 6x6 cell as the block holding the point (the
     # cell margins are off), so one activity hash per point is enough.
-    bu = np.floor(u / b).astype(np.int32)
-    bv = np.floor(v / b).astype(np.int32)
+    bu = iu + (tu >= 0.5)
+    bv = iv + (tv >= 0.5)
     active = hash2(np.floor_divide(bu, 6), np.floor_divide(bv, 6), seed + 17) < density
+    # Bits 1..4 of each 6-block cell row/column can be on (local index of corner and corner+1).
+    lu, lv = np.mod(iu, 6), np.mod(iv, 6)
+    in_u = ((lu >= 1) & (lu <= 4), lu <= 3)
+    in_v = ((lv >= 1) & (lv <= 4), lv <= 3)
+    hx = iu.view(np.uint32) * _A
+    hx0 = hx ^ np.uint32(seed & 0xFFFFFFFF)
+    hx += _A
+    hx1 = hx ^ np.uint32(seed & 0xFFFFFFFF)
+    hy0 = iv.view(np.uint32) * _B
+    hy1 = hy0 + _B
     corners = []
     for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
-        cu, cv = iu + du, iv + dv
-        lu, lv = np.mod(cu, 6), np.mod(cv, 6)
-        inside = (lu >= 1) & (lu <= 4) & (lv >= 1) & (lv <= 4)
-        bit = hash2(cu, cv, seed) < 0.5
-        corners.append((inside & active & bit).astype(np.float32))
+        h = (hx1 if du else hx0) ^ (hy1 if dv else hy0)
+        h *= _M1
+        h ^= h >> np.uint32(16)
+        on = (h < np.uint32(0x80000000)) & in_u[du] & in_v[dv] & active
+        corners.append(on.astype(np.float32))
     a, bb, c, d = corners
-    n = a + (bb - a) * tu + (c - a) * tv + (a - bb - c + d) * (tu * tv)
-    mask = aa_threshold(n, 0.5, footprint / b * np.float32(0.8))
+    ab = a + (bb - a) * tu
+    ab += (c + (d - c) * tu - ab) * tv
+    mask = aa_threshold(ab, 0.5, footprint / b * np.float32(0.8))
     return _fade(mask, glyph_coverage(density), block, footprint)
 
 
@@ -235,4 +274,6 @@ def bands(coord: np.ndarray, footprint: np.ndarray, period: float, duty: float =
 def _fade(mask: np.ndarray, mean: float, wavelength: float, footprint: np.ndarray) -> np.ndarray:
     """Blend a pattern towards its mean coverage where it is finer than the footprint."""
     w = octave_weight(wavelength, footprint)
+    if isinstance(w, np.float32):
+        return mask
     return np.float32(mean) + (mask - np.float32(mean)) * w

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 _N_FACES = 6  # room faces take ids 0..5, objects 6.. in ``SyntheticRoom.cast``
 _LIGHT = np.array([0.6, -0.4, 2.6])
-_BAND_PIXELS = 16384
+_CHUNK_PIXELS = 32768
 
 
 def _clip_rect(
@@ -138,12 +138,12 @@ class SyntheticRoom:
         rays = self._camera_rays(camera)
         R_wc = cam_from_world.rotation.T
         origin = cam_from_world.center
-        focal = float(np.mean(camera.focal))
         rects = self._object_rects(camera, cam_from_world)
-        rgb = np.zeros((camera.height, camera.width, 3), np.uint8)
-        depth = np.zeros((camera.height, camera.width), np.float32)
-        # Row bands of ~32k pixels keep every temporary array in cache (about 4x faster).
-        step = max(1, _BAND_PIXELS // camera.width)
+        t = np.empty((camera.height, camera.width))
+        ids = np.empty((camera.height, camera.width), np.int16)
+        # Work in chunks of ~32k pixels: every temporary array stays in cache (about 4x
+        # faster than whole-image arrays) while numpy's per-call overhead stays small.
+        step = max(1, _CHUNK_PIXELS // camera.width)
         for r0 in range(0, camera.height, step):
             r1 = min(r0 + step, camera.height)
             band = rays[r0:r1]
@@ -151,36 +151,37 @@ class SyntheticRoom:
                 band[..., 0] * R_wc[k, 0] + band[..., 1] * R_wc[k, 1] + band[..., 2] * R_wc[k, 2]
                 for k in range(3)
             )
-            t, ids = self.cast(origin, dirs, [_clip_rect(r, r0, r1) for r in rects])  # type: ignore[arg-type]
-            depth[r0:r1] = np.where(ids >= 0, t, 0.0)
-            colour = self._shade(origin, dirs, t, ids, focal)
-            rgb[r0:r1] = np.clip(np.rint(colour * 255.0), 0, 255).astype(np.uint8)
-        return rgb, depth
+            clipped = [_clip_rect(r, r0, r1) for r in rects]
+            t[r0:r1], ids[r0:r1] = self.cast(origin, dirs, clipped)  # type: ignore[arg-type]
+        depth = np.where(ids >= 0, t, 0.0).astype(np.float32)
+        dirs_all = R_wc @ rays.reshape(-1, 3).T  # (3, H*W), contiguous per component
+        rgb = self._shade(origin, dirs_all, t.ravel(), ids.ravel(), camera)
+        return rgb.reshape(camera.height, camera.width, 3), depth
 
     def _shade(
-        self,
-        origin: np.ndarray,
-        dirs: tuple[np.ndarray, np.ndarray, np.ndarray],
-        t: np.ndarray,
-        ids: np.ndarray,
-        focal: float,
+        self, origin: np.ndarray, dirs: np.ndarray, t: np.ndarray, ids: np.ndarray, camera: Camera
     ) -> np.ndarray:
-        """(..., 3) float32 colour in [0, 1] of the hits (black where nothing is hit)."""
-        flat_ids = ids.ravel()
-        out = np.zeros((flat_ids.size, 3), np.float32)
-        order = np.argsort(flat_ids, kind="stable")
+        """(N, 3) uint8 colour of N hits (black where nothing is hit).
+
+        Args:
+            dirs: (3, N) world ray directions (t along them is the z-depth).
+            t: (N,) hit parameters; ids: (N,) int16 what was hit (see ``cast``).
+        """
+        focal = float(np.mean(camera.focal))
+        out = np.zeros((ids.size, 3), np.uint8)
+        order = np.argsort(ids, kind="stable")  # radix sort on int16
         n_ids = _N_FACES + len(self.layout.objects)
-        bounds = np.searchsorted(flat_ids[order], np.arange(-1, n_ids + 1))
-        flat_t = t.ravel()
-        flat_d = [d.ravel() for d in dirs]
+        bounds = np.searchsorted(ids[order], np.arange(-1, n_ids + 1))
         for prim in range(n_ids):
-            sel = order[bounds[prim + 1] : bounds[prim + 2]]
-            if sel.size == 0:
-                continue
-            # float32 is plenty for shading (micrometres on the surface).
-            d = [c[sel].astype(np.float32) for c in flat_d]
-            out[sel] = self._shade_group(prim, origin, d, flat_t[sel].astype(np.float32), focal)
-        return out.reshape(*ids.shape, 3)
+            for start in range(bounds[prim + 1], bounds[prim + 2], _CHUNK_PIXELS):
+                sel = order[start : min(start + _CHUNK_PIXELS, bounds[prim + 2])]
+                # float32 is plenty for shading (micrometres on the surface).
+                d = [dirs[k][sel].astype(np.float32) for k in range(3)]
+                colour = self._shade_group(prim, origin, d, t[sel].astype(np.float32), focal)
+                colour *= np.float32(255.0)
+                np.clip(colour, 0.0, 255.0, out=colour)
+                out[sel] = np.rint(colour, out=colour)
+        return out
 
     def _shade_group(
         self, prim: int, origin: np.ndarray, d: list[np.ndarray], t: np.ndarray, focal: float
@@ -217,7 +218,8 @@ class SyntheticRoom:
         dist2 = sum((np.float32(_LIGHT[k]) - p[k]) ** 2 for k in range(3))
         lambert = np.abs(n_dot_l) / np.sqrt(dist2)
         light = np.float32(0.5) + np.float32(0.6) * lambert / (np.float32(1.0) + 0.04 * dist2)
-        return albedo * light[:, None]
+        albedo *= light[:, None]
+        return albedo
 
     @staticmethod
     def _albedo(

@@ -148,72 +148,72 @@ def albedo(
         footprint: (N,) float32 pixel footprint on the surface, metres.
         face: distinguishes faces sharing a material (changes every seed).
     Returns:
-        (N, 3) float32 linear RGB in [0, 1].
+        (N, 3) float32 RGB, about [0, 1.2] (clip when converting).
     """
     pal = material.palette
     fseed = noise.mix_seed(material.seed, face)
-    t = noise.fbm(u, v, footprint, fseed, material.base_scale, octaves=3)
-    t = noise.smoothstep(0.38, 0.62, t)[:, None]
-    col = pal[0] * (1 - t) + pal[1] * t
+    p = noise.SurfacePoints(u, v, footprint)
+    t = noise.smoothstep(0.38, 0.62, noise.fbm(p, fseed, material.base_scale, octaves=3))
+    col = pal[0] + (pal[1] - pal[0]) * t[:, None]
     for layer in material.layers:
-        col = _paint(col, layer, pal, u, v, footprint, noise.mix_seed(layer.seed, face))
-    grain = noise.smoothstep(0.25, 0.75, noise.fbm(u, v, footprint, fseed + 5, 0.1, octaves=3))
-    col = col * (np.float32(0.62) + np.float32(0.6) * grain)[:, None]
-    return np.clip(col, 0.0, 1.0)
+        _paint(col, layer, pal, p, noise.mix_seed(layer.seed, face))
+    grain = noise.smoothstep(0.25, 0.75, noise.fbm(p, fseed + 5, 0.1, octaves=3))
+    grain *= np.float32(0.6)
+    grain += np.float32(0.62)
+    col *= grain[:, None]
+    return col
 
 
-def _lerp(col: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return col + (target - col) * mask[:, None]
+def _lerp(col: np.ndarray, target: np.ndarray, mask: np.ndarray | np.float32) -> None:
+    """Paint ``target`` (3,) or (N, 3) over ``col`` (N, 3) in place with coverage ``mask``."""
+    col += (target - col) * (mask[:, None] if isinstance(mask, np.ndarray) else mask)
 
 
 def _paint(
-    col: np.ndarray,
-    layer: Layer,
-    pal: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    fp: np.ndarray,
-    seed: int,
-) -> np.ndarray:
+    col: np.ndarray, layer: Layer, pal: np.ndarray, p: noise.SurfacePoints, seed: int
+) -> None:
+    """Paint one layer over ``col`` (N, 3) in place."""
     s, a = layer.scale, layer.amount
+    u, v, fp = p.u, p.v, p.footprint
     target = pal[layer.colour]
     if layer.kind == "blobs":  # translucent, so the finer base detail shows through
-        return _lerp(col, target, noise.blobs(u, v, fp, seed, s, a) * np.float32(0.8))
-    if layer.kind in ("glyphs", "bigglyphs"):
-        if s <= 2.0 * float(fp.min()):  # finer than every pixel here: only its mean remains
-            return _lerp(col, target, np.full(len(u), noise.glyph_coverage(a), np.float32))
-        return _lerp(col, target, noise.glyphs(u, v, fp, seed, s, a))
-    if layer.kind == "discs":
+        if s <= p.finest_visible:  # finer than every pixel here: only its mean remains
+            _lerp(col, target, np.float32(0.8 * a))
+        else:
+            _lerp(col, target, noise.blobs(p, seed, s, a) * np.float32(0.8))
+    elif layer.kind in ("glyphs", "bigglyphs"):
+        if s <= p.finest_visible:
+            _lerp(col, target, np.float32(noise.glyph_coverage(a)))
+        else:
+            _lerp(col, target, noise.glyphs(u, v, fp, seed, s, a))
+    elif layer.kind == "discs":
         mask, pick = noise.discs(u, v, fp, seed, s, a)
-        colours = pal[np.minimum((pick * len(pal)).astype(np.int64), len(pal) - 1)]
-        return _lerp(col, colours, mask)
-    if layer.kind == "stripes":
+        _lerp(col, pal[np.minimum((pick * len(pal)).astype(np.int64), len(pal) - 1)], mask)
+    elif layer.kind == "stripes":
         ca, sa = np.float32(np.cos(a)), np.float32(np.sin(a))
-        warp = noise.fbm(u, v, fp, seed + 1, 6 * s, octaves=1) * np.float32(2 * s)
+        warp = noise.fbm(p, seed + 1, 6 * s, octaves=1) * np.float32(2 * s)
         stripes = noise.bands(ca * u + sa * v + warp, fp, s, duty=0.45)
-        region = noise.blobs(u, v, fp, seed + 2, 12 * s, 0.5)
-        return _lerp(col, target, stripes * region)
-    if layer.kind == "marble":
-        turb = noise.fbm(u, v, fp, seed, s, octaves=3)
+        _lerp(col, target, stripes * noise.blobs(p, seed + 2, 12 * s, 0.5))
+    elif layer.kind == "marble":
+        turb = noise.fbm(p, seed, s, octaves=3)
         phase = np.float32(np.pi) * (u / np.float32(s) + np.float32(4.0) * turb)
         veins = np.float32(1.0) - np.abs(np.sin(phase))
         veins = noise.smoothstep(0.75, 0.98, veins) * noise.octave_weight(0.2 * s, fp)
-        return _lerp(col, target, veins * np.float32(a))
-    if layer.kind == "wood":
-        warp = noise.fbm(u, v, fp, seed, 0.4, octaves=2) * np.float32(12 * s)
+        _lerp(col, target, veins * np.float32(a))
+    elif layer.kind == "wood":
+        warp = noise.fbm(p, seed, 0.4, octaves=2) * np.float32(12 * s)
         rings = np.hypot(u - np.float32(3.1), (v + np.float32(1.7)) * np.float32(0.2)) + warp
         wood = noise.bands(rings, fp, s, duty=0.35)
-        region = noise.blobs(u, v, fp, seed + 2, 0.6, 0.55)
-        return _lerp(col, target, wood * region * np.float32(a))
-    if layer.kind == "tiles":
+        _lerp(col, target, wood * noise.blobs(p, seed + 2, 0.6, 0.55) * np.float32(a))
+    elif layer.kind == "tiles":
         iu = np.floor(u / np.float32(s)).astype(np.int32)
         iv = np.floor(v / np.float32(s)).astype(np.int32)
         pick = noise.hash2(iu, iv, seed)
-        colours = pal[np.minimum((pick * len(pal)).astype(np.int64), len(pal) - 1)]
-        col = _lerp(col, colours, np.full(len(u), a, np.float32))
+        _lerp(col, pal[np.minimum((pick * len(pal)).astype(np.int64), len(pal) - 1)], np.float32(a))
         grout = np.maximum(
             noise.bands(u + np.float32(0.006), fp, s, 0.03),
             noise.bands(v + np.float32(0.006), fp, s, 0.03),
         )
-        return _lerp(col, pal[2], grout)
-    raise ValueError(f"unknown layer kind {layer.kind!r}")
+        _lerp(col, pal[2], grout)
+    else:
+        raise ValueError(f"unknown layer kind {layer.kind!r}")
