@@ -52,18 +52,26 @@ class Room:
         self, o: np.ndarray, d: tuple[np.ndarray, np.ndarray, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
         """(t, face) of the inner wall each ray leaves through; t = inf where it never does."""
-        t = np.full(d[0].shape, np.inf)
-        face = np.zeros(d[0].shape, np.int64)
+        inside = bool(np.all(o > self.lo) and np.all(o < self.hi))
+        t: np.ndarray | None = None
+        face = np.zeros(d[0].shape, np.int16)
         with np.errstate(divide="ignore", invalid="ignore"):
             for k in range(3):
                 positive = d[k] > 0
-                wall = np.where(positive, self.hi[k], self.lo[k])
-                t_k = (wall - o[k]) / d[k]
-                t_k[~np.isfinite(t_k)] = np.inf  # parallel to this pair of walls
+                if inside:  # distance to the wall ahead is positive: x / 0 gives +inf
+                    gap = np.where(positive, self.hi[k] - o[k], o[k] - self.lo[k])
+                    t_k = gap / np.abs(d[k])
+                else:
+                    t_k = (np.where(positive, self.hi[k], self.lo[k]) - o[k]) / d[k]
+                    t_k[~np.isfinite(t_k)] = np.inf  # parallel to this pair of walls
+                if t is None:
+                    t = t_k
+                    face += positive
+                    continue
                 closer = t_k < t
-                t = np.where(closer, t_k, t)
-                face = np.where(closer, 2 * k + positive, face)
-        inside = bool(np.all(o > self.lo) and np.all(o < self.hi))
+                np.minimum(t, t_k, out=t)
+                face[closer] = 2 * k + positive[closer]
+        assert t is not None
         if not inside:  # seen from outside: only rays that pass through the room hit a wall
             t_near, _ = _slab(o, d, self.lo, self.hi)
             t = np.where((t > np.maximum(t_near, 0.0)) & (t_near < t), t, np.inf)
