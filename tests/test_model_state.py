@@ -142,3 +142,19 @@ def test_partials_then_result(tiny_scene):
     assert state.result(result.query_name, "sfm") is result
     assert state.partials == {}
     assert state.session_poses("sfm") == [(result.query_name, result.cam_from_world)]
+
+
+def test_nested_emission_reaches_every_slot_in_order():
+    """A slot that changes the selection again must not let later slots see stale changes."""
+    state = AppState()
+    seen: list[tuple[int | None, int | None]] = []
+
+    def first(new, old):
+        if new.image_id == 1:
+            state.selection.update("first", image_id=2)
+
+    state.selection.changed.connect(first)
+    state.selection.changed.connect(lambda new, old: seen.append((old.image_id, new.image_id)))
+    state.select_image(1)
+    assert seen == [(None, 1), (1, 2)]
+    assert state.selection.current.image_id == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import MethodType
@@ -49,6 +50,8 @@ class Signal:
         self.name = name
         self._slots: list[Callable[[], Callable[..., Any] | None]] = []
         self._blocked = 0
+        self._emitting = False
+        self._pending: deque[tuple[Any, ...]] = deque()
 
     def connect(self, slot: Callable[..., Any]) -> Callable[..., Any]:
         """Subscribe ``slot``; returns it so this can decorate a function."""
@@ -72,8 +75,26 @@ class Signal:
         return [s for s in live if s is not None]
 
     def emit(self, *args: Any) -> None:
+        """Call every slot with ``args``.
+
+        An emission from inside a slot (a view reacting to a change by changing the model
+        again) is queued until every slot has seen the current one, so all slots see the
+        changes in the same order.
+        """
         if self._blocked:
             return
+        self._pending.append(args)
+        if self._emitting:
+            return
+        self._emitting = True
+        try:
+            while self._pending:
+                self._deliver(self._pending.popleft())
+        finally:
+            self._emitting = False
+            self._pending.clear()
+
+    def _deliver(self, args: tuple[Any, ...]) -> None:
         self._slots = [r for r in self._slots if r() is not None]
         for slot in self.slots():
             try:
