@@ -23,4 +23,4 @@ def test_signal_emit_keeps_reference_counts():
     before = sys.getrefcount(True)
     for _ in range(200):
         em.sig.emit(1)
-    assert sys.getrefcount(True) - before == 0
+    assert abs(sys.getrefcount(True) - before) < 20  # 6.12.0: -200
