@@ -118,10 +118,13 @@ class AppState:
             self.selection.update("results", method=result.method, match_index=None)
 
     def set_partial(self, query: str, method: str, kind: str, payload: Any) -> None:
-        """Partial output before the pose: ``kind`` "matches" carries Matches2D2D lists."""
+        """Partial output before the pose: "matches" (list of Matches2D2D), "matches_2d3d"
+        (Matches2D3D before PnP), "retrieved" (list of Retrieved); others go to ``extras``."""
         part = self.partials.get((query, method)) or LocalizationResult(method, query, False)
         if kind == "matches":
             part.matches_2d2d = list(payload)
+        elif kind == "matches_2d3d":
+            part.matches_2d3d = payload
         elif kind == "retrieved":
             part.retrieved = list(payload)
         else:

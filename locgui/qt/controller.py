@@ -1,0 +1,202 @@
+"""The workbench controller: turns user intents into worker tasks and task events into state.
+
+Views call ``open_path``, ``localize``, ``cancel``... The controller snapshots what a task
+needs on the main thread, submits it to the worker bridge, and applies what comes back to the
+``AppState`` on the main thread. Every failure becomes one notification.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore
+
+from locgui.core.errors import LocguiError
+from locgui.core.results import LocalizationResult
+from locgui.model import jobs
+from locgui.model.state import AppState
+from locgui.qt.workers import JobFn, Task, WorkerBridge
+
+log = logging.getLogger(__name__)
+
+
+class Workbench(QtCore.QObject):
+    """Owns the state and the worker bridge; the main window and every panel share it.
+
+    Signals:
+        scene_opened(path): a scene or bundle opened (for the recent-scenes list).
+        busy_changed(labels): the labels of tasks in flight.
+        progress(label, fraction, message): progress of the newest task.
+        localized(query, results): a Localize request finished.
+    """
+
+    scene_opened = QtCore.Signal(object)
+    busy_changed = QtCore.Signal(list)
+    progress = QtCore.Signal(str, float, str)
+    localized = QtCore.Signal(str, list)
+
+    def __init__(self, state: AppState | None = None, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state or AppState()
+        self.bridge = WorkerBridge(self)
+        self.localizers = jobs.LocalizerCache()
+        self.bridge.task_added.connect(self._on_tasks)
+        self.bridge.task_done.connect(self._on_tasks)
+
+    # ------------------------------------------------------------------ generic
+    def submit(
+        self,
+        fn: JobFn,
+        kind: str,
+        label: str,
+        executor: str = "cpu",
+        supersede: str = "pending",
+        notify_failure: bool = True,
+    ) -> Task:
+        """Submit a job; its failure (if any) reaches the notification area."""
+        task = self.bridge.submit(fn, kind, label, executor, supersede)
+        task.progress.connect(lambda stage, f, msg: self.progress.emit(task.label, f, msg))
+        if notify_failure:
+            task.failed.connect(functools.partial(self._on_failed, task))
+        return task
+
+    def _on_failed(self, task: Task, exc: BaseException, tb: str) -> None:
+        if isinstance(exc, LocguiError):
+            self.state.notifications.error(f"{task.label}: {exc}", source=task.kind)
+        else:
+            msg = f"{task.label} failed: {type(exc).__name__}: {exc}"
+            self.state.notifications.error(msg, detail=tb, source=task.kind)
+
+    def _on_tasks(self, _task: Task) -> None:
+        self.busy_changed.emit([t.label for t in self.bridge.tasks()])
+
+    def cancel(self) -> None:
+        """Cancel everything in flight (Esc)."""
+        tasks = self.bridge.tasks()
+        self.bridge.cancel_all()
+        if tasks:
+            self.state.notifications.info(f"cancelled {', '.join(t.label for t in tasks)}")
+
+    def shutdown(self) -> bool:
+        return self.bridge.shutdown()
+
+    # ------------------------------------------------------------------ scenes
+    def open_path(self, path: str | Path) -> Task:
+        """Open a scene folder/file or a map bundle in a worker; the state follows on success."""
+        path = Path(path)
+        task = self.submit(
+            functools.partial(jobs.open_path, path), "open", f"open {path.name}", executor="io"
+        )
+        task.finished.connect(self._on_opened)
+        return task
+
+    def _on_opened(self, opened: jobs.OpenedScene) -> None:
+        self.localizers.clear()
+        self.state.set_scene(opened.scene, opened.bundle, opened.path, opened.queries)
+        if opened.bundle is None:
+            self.state.notifications.warning(
+                f"{opened.path.name} has no map bundle: localization needs one "
+                f"(Map > Build map bundle, or `locgui map build {opened.path}`)",
+                source="open",
+            )
+        self.scene_opened.emit(opened.path)
+
+    # ------------------------------------------------------------------ localization
+    def method_config(self, name: str) -> Any:
+        from locgui.methods.registry import get_method
+
+        if name not in self.state.configs:
+            self.state.configs[name] = get_method(name).make_config()
+        return self.state.configs[name]
+
+    def localize(self, methods: list[str] | None = None) -> Task | None:
+        """Localize the current query with the chosen methods (Enter)."""
+        state = self.state
+        query = state.current_query
+        methods = list(methods or state.settings["methods"])
+        if query is None:
+            state.notifications.warning("pick a query first (query list, Open image, or drop one)")
+            return None
+        if not methods:
+            state.notifications.warning("pick at least one method")
+            return None
+        if state.bundle is None:
+            state.notifications.error(
+                "this scene has no map bundle: build one (Map > Build map bundle) or open a "
+                "*.locmap folder"
+            )
+            return None
+        request = jobs.LocalizeRequest(
+            query=query,
+            methods=tuple((m, self.method_config(m)) for m in methods),
+            bundle=state.bundle,
+            device=str(state.settings["device"]),
+        )
+        job = functools.partial(jobs.localize, request, cache=self.localizers)
+        task = self.submit(job, "localize", f"localize {query.name}", executor=request.device)
+        current: dict[str, str] = {}
+        task.partial.connect(functools.partial(self._on_localize_partial, query.name, current))
+        task.finished.connect(lambda results: self.localized.emit(query.name, results))
+        return task
+
+    def _on_localize_partial(
+        self, query: str, current: dict[str, str], kind: str, payload: Any
+    ) -> None:
+        if kind == "method":
+            current["method"] = payload
+        elif kind == "result":
+            self._apply_result(payload)
+        elif "method" in current and query in self.state.queries:
+            self.state.set_partial(query, current["method"], kind, payload)
+
+    def _apply_result(self, result: LocalizationResult) -> None:
+        if result.query_name not in self.state.queries:
+            return  # the scene changed while it ran
+        self.state.set_result(result)
+        if jobs.EXTRA_EXCEPTION in result.extras:
+            self.state.notifications.error(
+                f"{result.method} crashed on {result.query_name}: {result.reason}",
+                detail=str(result.extras[jobs.EXTRA_EXCEPTION]),
+                source="localize",
+            )
+        elif result.extras.get(jobs.EXTRA_METHOD_ERROR):
+            self.state.notifications.error(f"{result.method}: {result.reason}", source="localize")
+
+    # ------------------------------------------------------------------ images
+    def load_image(
+        self, path: Path, kind: str, on_loaded: Callable[[Any], None], depth: Any = None
+    ) -> Task:
+        """Read an image (and optionally its ``DepthInfo``) in the io worker."""
+
+        def job(ctx: Any) -> tuple[Any, Any]:
+            from locgui.io.images import read_depth, read_image
+
+            rgb = read_image(path)
+            ctx.check_cancelled()
+            return rgb, (read_depth(depth) if depth is not None else None)
+
+        task = self.submit(job, kind, f"read {path.name}", executor="io")
+        task.finished.connect(on_loaded)
+        return task
+
+    # ------------------------------------------------------------------ map building
+    def build_map(
+        self, source: Path, out: Path, config: Any = None, open_when_done: bool = True
+    ) -> Task:
+        """Build a map bundle from ``source`` into ``out`` in the cpu worker, then open it."""
+        from locgui.methods.mapping.pipeline import build_map
+
+        def job(ctx: Any) -> Path:
+            return build_map(source, out, config, ctx).path
+
+        task = self.submit(job, "build", f"build map {Path(out).name}", executor="cpu")
+        if open_when_done:
+            task.finished.connect(lambda path: self.open_path(path))
+        task.finished.connect(
+            lambda path: self.state.notifications.info(f"map bundle written to {path}", "build")
+        )
+        return task

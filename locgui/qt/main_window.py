@@ -1,0 +1,333 @@
+"""The main window: docks around the 3D view, menus, shortcuts, drag-and-drop, persistence."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from locgui.model.selection import Selection
+from locgui.qt import export
+from locgui.qt.controller import Workbench
+from locgui.qt.image_view import DatabaseImagePanel
+from locgui.qt.info_panels import NotificationPanel, PointPanel
+from locgui.qt.match_view import MatchView
+from locgui.qt.methods_panel import MethodsPanel
+from locgui.qt.query_panel import IMAGE_SUFFIXES, QueryPanel
+from locgui.qt.results_panel import ResultsPanel
+from locgui.qt.view3d import Scene3DPanel
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+MAX_RECENT = 10
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The workbench window. ``settings`` persists layout, geometry, recent scenes, view options."""
+
+    def __init__(
+        self, bench: Workbench | None = None, settings: QtCore.QSettings | None = None
+    ) -> None:
+        super().__init__()
+        self.bench = bench or Workbench(parent=self)
+        self.state = self.bench.state
+        self.qsettings = settings or QtCore.QSettings("locgui", "locgui")
+        self.setWindowTitle("locgui")
+        self.setAcceptDrops(True)
+        self.setDockOptions(
+            QtWidgets.QMainWindow.DockOption.AnimatedDocks
+            | QtWidgets.QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self.view3d = Scene3DPanel(self.state)
+        self.setCentralWidget(self.view3d)
+        self.queries = QueryPanel(self.bench)
+        self.methods = MethodsPanel(self.bench)
+        self.results = ResultsPanel(self.state)
+        self.matches = MatchView(self.bench)
+        self.database = DatabaseImagePanel(self.bench)
+        self.point = PointPanel(self.state)
+        self.notifications = NotificationPanel(self.state)
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self._build_docks()
+        self._build_menus()
+        self._status = QtWidgets.QLabel(objectName="muted")
+        self.statusBar().addPermanentWidget(self._status)
+        self.bench.busy_changed.connect(self._on_busy)
+        self.bench.scene_opened.connect(self._remember_scene)
+        self.state.notifications.posted.connect(
+            lambda n: self.statusBar().showMessage(n.message, 6000 if n.level != "error" else 12000)
+        )
+        self.state.notifications.posted.connect(self._raise_notifications)
+        self.state.scene_changed.connect(self._on_scene)
+        self.state.selection.changed.connect(self._on_selection)
+        self.restore()
+
+    # ------------------------------------------------------------------ layout
+    def _dock(
+        self, key: str, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea
+    ) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock.{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        area = QtCore.Qt.DockWidgetArea
+        self._dock("queries", "Queries", self.queries, area.LeftDockWidgetArea)
+        self._dock("methods", "Methods", self.methods, area.LeftDockWidgetArea)
+        self._dock("matches", "Matches", self.matches, area.RightDockWidgetArea)
+        self._dock("database", "Database image", self.database, area.RightDockWidgetArea)
+        self._dock("point", "Point", self.point, area.RightDockWidgetArea)
+        self._dock("results", "Results", self.results, area.BottomDockWidgetArea)
+        self._dock("notifications", "Notifications", self.notifications, area.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["database"], self.docks["point"])
+        self.docks["database"].raise_()
+        self.splitDockWidget(
+            self.docks["results"], self.docks["notifications"], QtCore.Qt.Orientation.Horizontal
+        )
+        self._default_state = self.saveState(STATE_VERSION)
+        self._sized = False
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "&Open scene…", self.open_dialog, QtGui.QKeySequence.StandardKey.Open)
+        self._action(f, "Open &query image…", self.queries.open_dialog, "Ctrl+Shift+O")
+        self.recent_menu = f.addMenu("Recent scenes")
+        self._action(f, "&Demo scene", self.open_demo)
+        f.addSeparator()
+        ex = f.addMenu("&Export")
+        self._action(
+            ex, "Screenshot of the window…", lambda: self.screenshot_dialog(self), "Ctrl+S"
+        )
+        self._action(ex, "Screenshot of the 3D view…", lambda: self.screenshot_dialog(self.view3d))
+        self._action(
+            ex, "Screenshot of the match view…", lambda: self.screenshot_dialog(self.matches)
+        )
+        ex.addSeparator()
+        self._action(ex, "Current result as JSON…", self.export_result_dialog, "Ctrl+E")
+        self._action(ex, "Session poses (TUM)…", lambda: self.export_poses_dialog("tum"))
+        self._action(ex, "Session poses (COLMAP)…", lambda: self.export_poses_dialog("colmap"))
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
+        map_menu = bar.addMenu("&Map")
+        self._action(map_menu, "&Build map bundle…", self.build_map_dialog, "Ctrl+B")
+        loc = bar.addMenu("&Localize")
+        self.localize_action = self._action(
+            loc, "&Localize current query", lambda: self.bench.localize()
+        )
+        self.localize_action.setShortcuts(
+            [QtGui.QKeySequence("Return"), QtGui.QKeySequence("Enter")]
+        )
+        self._action(loc, "&Cancel", self.bench.cancel, "Esc")
+        self._action(
+            loc, "&Hold out database image as query", self.queries.hold_out_current, "Ctrl+H"
+        )
+        self._action(
+            loc,
+            "Clear results of this query",
+            lambda: self.state.clear_results(self.state.selection.current.query),
+        )
+        view = bar.addMenu("&View")
+        self._action(view, "&Fit scene", self.view3d.fit, "F")
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self._action(
+            view, "Reset layout", lambda: self.restoreState(self._default_state, STATE_VERSION)
+        )
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
+
+    def _action(
+        self, menu: QtWidgets.QMenu, text: str, slot: object, shortcut: object = None
+    ) -> QtGui.QAction:
+        act = menu.addAction(text)
+        act.triggered.connect(lambda *_: slot())  # type: ignore[operator]
+        if shortcut is not None:
+            act.setShortcut(QtGui.QKeySequence(shortcut))  # type: ignore[arg-type]
+            act.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        self.addAction(act)
+        return act
+
+    def apply_default_sizes(self) -> None:
+        """Dock sizes for a first start: the 3D view gets the middle ~45% of the width."""
+        w, h = self.width(), self.height()
+        orient = QtCore.Qt.Orientation
+        self.resizeDocks(
+            [self.docks["queries"], self.docks["matches"]],
+            [int(w * 0.21), int(w * 0.34)],
+            orient.Horizontal,
+        )
+        self.resizeDocks([self.docks["queries"]], [int(h * 0.3)], orient.Vertical)
+        self.resizeDocks([self.docks["matches"]], [int(h * 0.45)], orient.Vertical)
+        self.resizeDocks([self.docks["results"]], [int(h * 0.2)], orient.Vertical)
+        self.resizeDocks(
+            [self.docks["results"], self.docks["notifications"]],
+            [int(w * 0.62), int(w * 0.38)],
+            orient.Horizontal,
+        )
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._sized:
+            self._sized = True
+            if self.qsettings.value("window/state") is None:
+                self.apply_default_sizes()
+
+    # ------------------------------------------------------------------ persistence
+    def restore(self) -> None:
+        geom = self.qsettings.value("window/geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1600, 1000)
+        state = self.qsettings.value("window/state")
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+        values = self.qsettings.value("view/settings")
+        if values:
+            try:
+                for key, value in json.loads(str(values)).items():
+                    if key in self.state.settings.as_dict():
+                        self.state.settings.set(key, value)
+            except (ValueError, TypeError) as exc:
+                log.warning("ignoring saved view settings: %s", exc)
+        self._fill_recent()
+
+    def save(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.qsettings.setValue("view/settings", json.dumps(self.state.settings.as_dict()))
+        self.qsettings.sync()
+
+    def recent_scenes(self) -> list[str]:
+        value = self.qsettings.value("recent/scenes") or []
+        return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+    def _remember_scene(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_scenes() if p != str(path)]
+        self.qsettings.setValue("recent/scenes", recent[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_scenes():
+            self.recent_menu.addAction(p, lambda p=p: self.bench.open_path(p))
+        self.recent_menu.setEnabled(bool(self.recent_scenes()))
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        self.save()
+        self.bench.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ actions
+    def open_dialog(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Open a scene folder or a map bundle"
+        )
+        if path:
+            self.bench.open_path(path)
+
+    def open_demo(self) -> None:
+        from locgui.qt.demo import open_demo
+
+        open_demo(self)
+
+    def build_map_dialog(self) -> None:
+        from locgui.qt.map_dialog import build_map_interactive
+
+        build_map_interactive(self, self.bench)
+
+    def screenshot_dialog(self, widget: QtWidgets.QWidget) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save screenshot", "locgui.png", "PNG (*.png)"
+        )
+        if path:
+            export.save_screenshot(widget, Path(path))
+            self.state.notifications.info(f"saved {path}")
+
+    def export_result_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save result", "result.json", "JSON (*.json)"
+        )
+        if path:
+            export.save_result_json(self.state, Path(path))
+            self.state.notifications.info(f"saved {path}")
+
+    def export_poses_dialog(self, fmt: str) -> None:
+        method = self.state.selection.current.method
+        if method is None:
+            self.state.notifications.warning("localize some queries first")
+            return
+        suffix = "txt"
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, f"Save {method} poses ({fmt})", f"{method}_poses.{suffix}"
+        )
+        if path:
+            try:
+                n = export.save_session_poses(self.state, method, Path(path), fmt)
+            except Exception as exc:  # noqa: BLE001  (reported, never fatal)
+                self.state.notifications.error(f"export failed: {exc}")
+                return
+            self.state.notifications.info(f"saved {n} {method} poses to {path}")
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+        self.apply_default_sizes()
+
+    def show_shortcuts(self) -> None:
+        lines = [
+            f"{a.shortcut().toString()}\t{a.text().replace('&', '')}"
+            for a in self.actions()
+            if not a.shortcut().isEmpty()
+        ]
+        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", "\n".join(lines))
+
+    # ------------------------------------------------------------------ model -> window
+    def _on_scene(self) -> None:
+        path = self.state.scene_path
+        self.setWindowTitle(f"locgui — {path.name}" if path else "locgui")
+
+    def _on_selection(self, new: Selection, old: Selection) -> None:
+        if new.image_id != old.image_id and new.image_id is not None and new.source == "3d":
+            self.docks["database"].raise_()
+        if new.point3D_id != old.point3D_id and new.point3D_id is not None and new.source == "3d":
+            self.docks["point"].raise_()
+
+    def _on_busy(self, labels: list[str]) -> None:
+        self._status.setText(" · ".join(labels[:3]) + (" …" if len(labels) > 3 else ""))
+
+    def _raise_notifications(self, note: object) -> None:
+        if getattr(note, "level", "") == "error":
+            self.docks["notifications"].show()
+            self.docks["notifications"].raise_()
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        self.handle_drop(paths)
+
+    def handle_drop(self, paths: list[Path]) -> None:
+        """Images become queries (when a scene is open); anything else is opened as a scene."""
+        images = [p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if images and self.state.scene is not None:
+            self.queries.add_files(images)
+        others = [p for p in paths if p not in images]
+        if others:
+            self.bench.open_path(others[0])
+        elif images and self.state.scene is None:
+            self.state.notifications.warning("open a scene before adding query images")

@@ -1,0 +1,142 @@
+"""Side panels of the match view: the retrieval shortlist and the reprojection-error histogram."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from locgui.core.results import LocalizationResult
+from locgui.model.linking import match_counts
+from locgui.qt import style
+
+ALL_MATCHES = "all"
+
+
+class Shortlist(QtWidgets.QTableWidget):
+    """Retrieved images with score, matches and inliers; the first row shows every 2D-3D match.
+
+    Signals:
+        image_chosen(image_id or "all").
+    """
+
+    image_chosen = QtCore.Signal(object)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(0, 4, parent)
+        self.setHorizontalHeaderLabels(["#", "image", "score", "inl / matches"])
+        self.verticalHeader().hide()
+        self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for c in (0, 2, 3):
+            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.setToolTip("Retrieval shortlist: pick an image to see its matches")
+        self._ids: list[object] = []
+        self._matches: list[int] = []
+        self.verticalHeader().setDefaultSectionSize(22)
+        self.itemSelectionChanged.connect(self._on_pick)
+
+    def set_result(self, result: LocalizationResult | None, names: dict[int, str] | None) -> None:
+        with QtCore.QSignalBlocker(self):
+            self.setRowCount(0)
+            self._ids, self._matches = [], []
+            if result is None:
+                return
+            counts = match_counts(result)
+            total = len(result.matches_2d3d) if result.matches_2d3d is not None else 0
+            n_inl = int(np.sum(result.matches_2d3d.inliers)) if total else 0
+            self._add_row("", "all 2D-3D matches", "", total, n_inl, ALL_MATCHES)
+            listed = set()
+            for rank, r in enumerate(result.retrieved, 1):
+                m, i = counts.get(r.image_id, (0, 0))
+                self._add_row(str(rank), r.name, f"{r.score:.3f}", m, i, r.image_id)
+                listed.add(r.image_id)
+            for img, (m, i) in sorted(counts.items()):
+                if img >= 0 and img not in listed:  # matched through an image not retrieved
+                    self._add_row("", (names or {}).get(img, str(img)), "", m, i, img)
+
+    def _add_row(
+        self, rank: str, name: str, score: str, matches: int, inliers: int, key: object
+    ) -> None:
+        row = self.rowCount()
+        self.insertRow(row)
+        for col, text in enumerate((rank, name, score, f"{inliers} / {matches}")):
+            item = QtWidgets.QTableWidgetItem(text)
+            if col != 1:
+                item.setTextAlignment(
+                    QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+                )
+            if col == 3 and inliers:
+                item.setForeground(QtGui.QColor(style.INLIER))
+            item.setToolTip(name)
+            self.setItem(row, col, item)
+        self._ids.append(key)
+        self._matches.append(matches)
+
+    def first_id(self) -> int | None:
+        """The best retrieved image that has matches, else None (query-only view)."""
+        for row, key in enumerate(self._ids):
+            if isinstance(key, int) and self._matches[row] > 0:
+                return key
+        return None
+
+    def mark(self, image_id: int | None) -> None:
+        """Select the row of ``image_id`` (None: the "all matches" row) without emitting."""
+        key: object = ALL_MATCHES if image_id is None else image_id
+        with QtCore.QSignalBlocker(self):
+            self.clearSelection()
+            if key in self._ids:
+                self.selectRow(self._ids.index(key))
+
+    def ids(self) -> list[object]:
+        return list(self._ids)
+
+    def _on_pick(self) -> None:
+        rows = self.selectionModel().selectedRows()
+        if rows:
+            self.image_chosen.emit(self._ids[rows[0].row()])
+
+
+class ErrorHistogram(pg.PlotWidget):
+    """Stacked histogram of reprojection errors (inliers over outliers), threshold line."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent, background="#181b1f")
+        self.setMinimumHeight(120)
+        self.setLabel("bottom", "reprojection error", units="px")
+        self.setLabel("left", "matches")
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.getPlotItem().setMenuEnabled(False)
+        self.outliers = pg.BarGraphItem(x0=[], x1=[], height=[], brush=style.OUTLIER, pen=None)
+        self.inliers = pg.BarGraphItem(x0=[], x1=[], height=[], brush=style.INLIER, pen=None)
+        self.addItem(self.outliers)
+        self.addItem(self.inliers)
+        self.threshold = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen(style.SELECTION, width=1.5, style=QtCore.Qt.PenStyle.DashLine)
+        )
+        self.addItem(self.threshold)
+        self.counts: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+
+    def set_errors(self, errors: np.ndarray, inliers: np.ndarray, limit: float) -> None:
+        errors = np.asarray(errors, float)
+        ok = np.isfinite(errors)
+        top = max(float(limit) * 2, float(np.percentile(errors[ok], 95)) if ok.any() else 1.0)
+        edges = np.linspace(0, top, 41)
+        clipped = np.minimum(errors[ok], top)
+        inl = np.asarray(inliers, bool)[ok]
+        n_in, _ = np.histogram(clipped[inl], edges)
+        n_all, _ = np.histogram(clipped, edges)
+        self.counts = (n_in, n_all - n_in)
+        self.inliers.setOpts(x0=edges[:-1], x1=edges[1:], height=n_in)
+        self.outliers.setOpts(x0=edges[:-1], x1=edges[1:], height=n_all)
+        self.set_threshold(limit)
+        self.setXRange(0, top, padding=0.02)
+        self.setYRange(0, max(1, int(n_all.max()) if len(n_all) else 1), padding=0.05)
+
+    def set_threshold(self, limit: float) -> None:
+        self.threshold.setValue(float(limit))

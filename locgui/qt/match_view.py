@@ -1,0 +1,363 @@
+"""Match debugging: the query beside a retrieved image, matches by fate, error filter, links.
+
+Lines are green for PnP inliers, red for outliers, grey for 2D-2D matches without a 3D point.
+Query keypoints are coloured by reprojection error. Clicking (or hovering) a match selects
+it in the ``AppState``; the 3D view and the point panel follow from the selection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from locgui.core.results import LocalizationResult
+from locgui.model.linking import MatchTable, match_table
+from locgui.model.selection import Selection
+from locgui.qt import style
+from locgui.qt.controller import Workbench
+from locgui.qt.image_view import ImageCanvas, pixel_readout
+from locgui.qt.match_side import ErrorHistogram, Shortlist
+
+GAP = 16.0  # canvas units between the query and the database image
+
+
+class MatchView(QtWidgets.QWidget):
+    """Query | database image with matches, filters, the shortlist and the error histogram."""
+
+    def __init__(self, bench: Workbench, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bench = bench
+        self.state = bench.state
+        self.query_rgb: np.ndarray | None = None
+        self.db_rgb: np.ndarray | None = None
+        self.db_image_id: int | None = None
+        self.table = MatchTable.empty()
+        self.visible = MatchTable.empty()
+        self._loaded_query: str | None = None
+        self._build_ui()
+        self._hover = QtCore.QTimer(self, singleShot=True, interval=40)
+        self._hover.timeout.connect(self._apply_hover)
+        self._hover_xy: tuple[float, float] | None = None
+        self.state.selection.changed.connect(self._on_selection)
+        self.state.results_changed.connect(lambda q, m: self.refresh())
+        self.state.partial_changed.connect(lambda q, m, k: self.refresh())
+        self.state.scene_changed.connect(self._on_scene)
+
+    # ------------------------------------------------------------------ layout
+    def _build_ui(self) -> None:
+        self.canvas = ImageCanvas(self)
+        self.db_item = pg.ImageItem(axisOrder="row-major")
+        self.canvas.view.addItem(self.db_item)
+        self.lines = {
+            k: pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(c, width=1.2))
+            for k, c in (
+                ("no3d", style.NO_3D),
+                ("outlier", style.OUTLIER),
+                ("inlier", style.INLIER),
+            )
+        }
+        for item in self.lines.values():
+            self.canvas.view.addItem(item)
+        self.keypoints = pg.ScatterPlotItem(size=5, pen=None)
+        self.canvas.view.addItem(self.keypoints)
+        self.sel_line = pg.PlotCurveItem(pen=pg.mkPen(style.SELECTION, width=3))
+        self.sel_marks = pg.ScatterPlotItem(
+            size=16, pen=pg.mkPen(style.SELECTION, width=2), brush=None
+        )
+        self.canvas.view.addItem(self.sel_line)
+        self.canvas.view.addItem(self.sel_marks)
+        self.canvas.hovered.connect(self._on_hover)
+        self.canvas.clicked.connect(self._on_click)
+
+        self.title = QtWidgets.QLabel("Localize a query to see its matches", objectName="heading")
+        self.max_err = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=1, maximum=100)
+        self.max_err.setFixedWidth(140)
+        self.max_err.setValue(int(self.state.settings["max_reproj_error"]))
+        self.max_err.valueChanged.connect(self._on_max_err)
+        self.max_err_label = QtWidgets.QLabel()
+        self.fate_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        style.shrinkable(self.title)
+        controls = QtWidgets.QHBoxLayout()
+        for key, text in (("inlier", "inliers"), ("outlier", "outliers"), ("no3d", "no 3D")):
+            box = QtWidgets.QCheckBox(text)
+            box.setChecked(True)
+            box.toggled.connect(lambda _: self._apply_filter())
+            controls.addWidget(box)
+            self.fate_boxes[key] = box
+        controls.addWidget(QtWidgets.QLabel("  max error"))
+        controls.addWidget(self.max_err)
+        controls.addWidget(self.max_err_label)
+        controls.addStretch(1)
+        self.readout = style.shrinkable(QtWidgets.QLabel(objectName="muted"))
+        left = QtWidgets.QWidget()
+        ll = QtWidgets.QVBoxLayout(left)
+        ll.setContentsMargins(4, 4, 4, 4)
+        ll.addWidget(self.title)
+        ll.addLayout(controls)
+        ll.addWidget(self.canvas, 1)
+        ll.addWidget(self.readout)
+        self.shortlist = Shortlist()
+        self.shortlist.image_chosen.connect(self._on_image_chosen)
+        self.histogram = ErrorHistogram()
+        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        right.setMinimumWidth(260)
+        right.addWidget(self.shortlist)
+        right.addWidget(self.histogram)
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([640, 240])
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        self._on_max_err(self.max_err.value())
+
+    # ------------------------------------------------------------------ model -> view
+    def _on_scene(self) -> None:
+        self.query_rgb, self.db_rgb, self._loaded_query = None, None, None
+        self.canvas.set_image(None)
+        self.db_item.clear()
+        self.refresh()
+
+    def _on_selection(self, new: Selection, old: Selection) -> None:
+        if new.query != old.query:
+            self._load_query()
+        if (new.query, new.method) != (old.query, old.method):
+            self.refresh()
+        elif new.image_id != old.image_id and new.source != "matches":
+            self._show_db(new.image_id if self._has_matches_for(new.image_id) else self.db_image_id)
+        self._draw_selection()
+
+    def result(self) -> LocalizationResult | None:
+        return self.state.result()
+
+    def refresh(self) -> None:
+        """Redraw for the focused result (query + method from the selection)."""
+        result = self.result()
+        sel = self.state.selection.current
+        if result is None:
+            self.title.setText(f"{sel.query or 'No query'}: localize it to see matches")
+            self.shortlist.set_result(None, None)
+            self.histogram.set_errors(np.zeros(0), np.zeros(0, bool), self.max_err.value())
+            self._set_table(MatchTable.empty())
+            return
+        status = "" if result.success or result.cam_from_world else "  (running or failed)"
+        self.title.setText(
+            f"<span style='color:{style.method_color(result.method)}'>&#9632;</span> "
+            f"{result.method} on {result.query_name}{status}"
+        )
+        scene = self.state.scene
+        names = {i: im.name for i, im in scene.images.items()} if scene else {}
+        self.shortlist.set_result(result, names)
+        m3d = result.matches_2d3d
+        if m3d is not None and len(m3d):
+            self.histogram.set_errors(m3d.reproj_error, m3d.inliers, self.max_err.value())
+        else:
+            self.histogram.set_errors(np.zeros(0), np.zeros(0, bool), self.max_err.value())
+        target = sel.image_id if self._has_matches_for(sel.image_id) else self.shortlist.first_id()
+        self._show_db(target)
+        if target is not None and target != sel.image_id:
+            self.state.select_image(target, source="matches")
+
+    def _has_matches_for(self, image_id: int | None) -> bool:
+        result = self.result()
+        if result is None or image_id is None:
+            return False
+        if any(m.image_id == image_id for m in result.matches_2d2d):
+            return True
+        m3d = result.matches_2d3d
+        return m3d is not None and bool(np.any(m3d.source_image_ids == image_id))
+
+    def _load_query(self) -> None:
+        query = self.state.current_query
+        self.query_rgb = None
+        if query is None:
+            return
+        self._loaded_query = query.name
+        if query.pixels is not None:
+            self._on_query_loaded(query.name, (query.pixels, None))
+        elif query.path is not None:
+            self.bench.load_image(
+                query.path,
+                "image:query",
+                lambda loaded, n=query.name: self._on_query_loaded(n, loaded),
+            )
+
+    def _on_query_loaded(self, name: str, loaded: tuple[np.ndarray, object]) -> None:
+        if name != self._loaded_query:
+            return
+        self.query_rgb = loaded[0]
+        self.canvas.set_image(self.query_rgb, autorange=False)
+        self._place_db()
+        self.canvas.view.autoRange(padding=0.01)
+
+    def _show_db(self, image_id: int | None) -> None:
+        self.db_image_id = image_id
+        self.shortlist.mark(image_id)
+        result, scene = self.result(), self.state.scene
+        self._set_table(
+            match_table(result, image_id, scene) if result is not None else MatchTable.empty()
+        )
+        self.db_rgb = None
+        self.db_item.clear()
+        if image_id is not None and scene is not None and scene.image_dir is not None:
+            self.bench.load_image(
+                scene.image_path(image_id),
+                "image:match-db",
+                lambda loaded, i=image_id: self._on_db_loaded(i, loaded),
+            )
+
+    def _on_db_loaded(self, image_id: int, loaded: tuple[np.ndarray, object]) -> None:
+        if image_id != self.db_image_id:
+            return
+        self.db_rgb = loaded[0]
+        self.db_item.setImage(self.db_rgb, autoLevels=False, levels=(0, 255))
+        self._place_db()
+        self._apply_filter()
+        self.canvas.view.autoRange(padding=0.01)
+
+    def _place_db(self) -> None:
+        if self.db_rgb is not None:
+            h, w = self.db_rgb.shape[:2]
+            dx, dy = self.db_offset()
+            self.db_item.setRect(QtCore.QRectF(dx, dy, w, h))
+
+    def db_offset(self) -> np.ndarray:
+        """(2,) canvas offset of the database image: beside the query, or below it when the
+        canvas is tall enough that stacking shows both images larger."""
+        if self.query_rgb is None:
+            return np.array([GAP, 0.0])
+        h, w = self.query_rgb.shape[:2]
+        cw, ch = max(self.canvas.width(), 1), max(self.canvas.height(), 1)
+        side = min(cw / (2 * w + GAP), ch / h)
+        stacked = min(cw / w, ch / (2 * h + GAP))
+        return np.array([0.0, h + GAP]) if stacked > side else np.array([w + GAP, 0.0])
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        shift = tuple(self.db_offset())
+        if shift != getattr(self, "_last_shift", None):
+            self._last_shift = shift
+            self._place_db()
+            self._apply_filter()
+            self.canvas.view.autoRange(padding=0.01)
+
+    # ------------------------------------------------------------------ drawing
+    def _set_table(self, table: MatchTable) -> None:
+        self.table = table
+        self._apply_filter()
+
+    def _on_max_err(self, value: int) -> None:
+        self.max_err_label.setText(f"{value} px")
+        self.state.settings.set("max_reproj_error", float(value))
+        self.histogram.set_threshold(float(value))
+        self._apply_filter()
+
+    def _categories(self, t: MatchTable) -> dict[str, np.ndarray]:
+        has3d = t.m3d_index >= 0
+        return {"inlier": has3d & t.inlier, "outlier": has3d & ~t.inlier, "no3d": ~has3d}
+
+    def _apply_filter(self) -> None:
+        t = self.table
+        limit = float(self.max_err.value())
+        keep = ~(t.error > limit)  # NaN errors (unknown) stay
+        cats = self._categories(t)
+        for key, mask in cats.items():
+            if not self.fate_boxes[key].isChecked():
+                keep &= ~mask
+        self.visible = t.subset(keep)
+        v = self.visible
+        vcats = self._categories(v)
+        off = self.db_offset()
+        for key, item in self.lines.items():
+            m = vcats[key] & np.isfinite(v.db_xy[:, 0])
+            xs = np.stack([v.query_xy[m, 0], v.db_xy[m, 0] + off[0]], axis=1).ravel()
+            ys = np.stack([v.query_xy[m, 1], v.db_xy[m, 1] + off[1]], axis=1).ravel()
+            item.setData(xs, ys)
+        colors = style.error_colormap(v.error, limit)
+        self.keypoints.setData(pos=v.query_xy, brush=[pg.mkBrush(*c) for c in colors])
+        n_in = int(np.sum(vcats["inlier"]))
+        self.readout.setText(
+            f"{len(v)} of {len(t)} matches shown · {n_in} inliers · "
+            "click a match to find its 3D point"
+        )
+        self._draw_selection()
+
+    def _draw_selection(self) -> None:
+        sel = self.state.selection.current
+        rows = (
+            np.flatnonzero(self.table.m3d_index == sel.match_index)
+            if sel.match_index is not None
+            else []
+        )
+        if len(rows) == 0:
+            self.sel_line.setData([], [])
+            self.sel_marks.setData(pos=np.zeros((0, 2)))
+            return
+        r = int(rows[0])
+        q, d = self.table.query_xy[r], self.table.db_xy[r] + self.db_offset()
+        pts = np.array([q, d]) if np.isfinite(d[0]) else q.reshape(1, 2)
+        self.sel_line.setData(pts[:, 0], pts[:, 1])
+        self.sel_marks.setData(pos=pts)
+
+    # ------------------------------------------------------------------ interaction
+    def nearest_match(self, x: float, y: float, radius_px: float = 8.0) -> int | None:
+        """Row of ``visible`` whose query or database end is nearest to canvas (x, y)."""
+        v = self.visible
+        if len(v) == 0:
+            return None
+        px = max(self.canvas.view.viewPixelSize())
+        ends = np.concatenate([v.query_xy, v.db_xy + self.db_offset()])
+        d = np.linalg.norm(ends - [x, y], axis=1)
+        d = np.where(np.isfinite(d), d, np.inf)
+        k = int(np.argmin(d))
+        return k % len(v) if d[k] <= radius_px * px else None
+
+    def _on_click(self, x: float, y: float) -> None:
+        row = self.nearest_match(x, y)
+        if row is not None and self.visible.m3d_index[row] >= 0:
+            self.state.select_match(int(self.visible.m3d_index[row]), source="matches")
+
+    def _on_hover(self, x: float, y: float) -> None:
+        self._update_readout(x, y)
+        if self.state.settings["link_on_hover"] and np.isfinite(x):
+            self._hover_xy = (x, y)
+            if not self._hover.isActive():
+                self._hover.start()
+
+    def _apply_hover(self) -> None:
+        if self._hover_xy is None:
+            return
+        row = self.nearest_match(*self._hover_xy, radius_px=5.0)
+        if row is not None and self.visible.m3d_index[row] >= 0:
+            index = int(self.visible.m3d_index[row])
+            if index != self.state.selection.current.match_index:
+                self.state.select_match(index, source="matches")
+
+    def _update_readout(self, x: float, y: float) -> None:
+        row = self.nearest_match(x, y) if np.isfinite(x) else None
+        if row is not None:
+            v = self.visible
+            fate = (
+                "inlier"
+                if v.inlier[row]
+                else ("outlier" if v.m3d_index[row] >= 0 else "no 3D point")
+            )
+            err = f"{v.error[row]:.2f} px" if np.isfinite(v.error[row]) else "—"
+            match, point = int(v.m3d_index[row]), int(v.point3D_id[row])
+            self.readout.setText(f"match {match} · point {point} · {fate} · error {err}")
+            return
+        dx, dy = self.db_offset()
+        if np.isfinite(x) and x >= dx and y >= dy and self.db_rgb is not None:
+            self.readout.setText("database  " + pixel_readout(x - dx, y - dy, self.db_rgb))
+        else:
+            self.readout.setText("query  " + pixel_readout(x, y, self.query_rgb))
+
+    def _on_image_chosen(self, image_id: object) -> None:
+        image = image_id if isinstance(image_id, int) else None
+        self._show_db(image)
+        if image is not None:
+            self.state.select_image(image, source="matches")

@@ -1,0 +1,216 @@
+"""The methods picker: every registered method, its generated parameters, Localize / Cancel.
+
+Methods come from ``locgui.methods.registry.all_methods()``; a method whose map
+capabilities are missing is shown disabled with the command that provides them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6 import QtCore, QtWidgets
+
+from locgui.core.errors import LocguiError
+from locgui.methods.registry import MethodSpec, all_methods
+from locgui.qt import style
+from locgui.qt.controller import Workbench
+from locgui.qt.param_panel import ParamPanel
+
+log = logging.getLogger(__name__)
+
+
+class MethodsPanel(QtWidgets.QWidget):
+    """Check the methods to run; the highlighted one's parameters are editable below."""
+
+    def __init__(self, bench: Workbench, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bench = bench
+        self.state = bench.state
+        self.specs: dict[str, MethodSpec] = {}
+        self.panels: dict[str, QtWidgets.QWidget] = {}
+        self.list = QtWidgets.QListWidget()
+        self.list.setMaximumHeight(96)
+        self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.list.itemChanged.connect(self._on_checked)
+        self.list.currentItemChanged.connect(self._on_current)
+        self.params_title = style.shrinkable(QtWidgets.QLabel(objectName="heading"))
+        self.presets = QtWidgets.QComboBox()
+        self.presets.activated.connect(self._on_preset)
+        reset = QtWidgets.QPushButton("Defaults")
+        reset.setToolTip("Reset this method's parameters to their defaults")
+        reset.clicked.connect(self._on_reset)
+        self.stack = QtWidgets.QStackedWidget()
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.stack)
+        self.localize_button = QtWidgets.QPushButton("Localize", objectName="primary")
+        self.localize_button.setToolTip(
+            "Localize the current query with the checked methods (Enter)"
+        )
+        self.localize_button.clicked.connect(lambda: bench.localize())
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel the work in flight (Esc)")
+        self.cancel_button.clicked.connect(bench.cancel)
+        self.device = QtWidgets.QComboBox()
+        self.device.addItems(["cpu", "cuda"])
+        self.device.setCurrentText(str(self.state.settings["device"]))
+        self.device.currentTextChanged.connect(lambda d: self.state.settings.set("device", d))
+        self.device.setToolTip("Where the methods run (one worker per device)")
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+
+        head = QtWidgets.QHBoxLayout()
+        head.addWidget(self.params_title, 1)
+        head.addWidget(self.presets)
+        head.addWidget(reset)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.device)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.localize_button, 1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.list)
+        lay.addLayout(head)
+        lay.addWidget(scroll, 1)
+        lay.addWidget(self.progress)
+        lay.addLayout(buttons)
+        bench.progress.connect(self._on_progress)
+        bench.busy_changed.connect(self._on_busy)
+        self.state.scene_changed.connect(self._update_availability)
+        self.state.settings.changed.connect(self._on_setting)
+        self._populate()
+
+    # ------------------------------------------------------------------ building
+    def _populate(self) -> None:
+        chosen = set(self.state.settings["methods"])
+        with QtCore.QSignalBlocker(self.list):
+            for spec in all_methods():
+                self.specs[spec.name] = spec
+                item = QtWidgets.QListWidgetItem(f"{spec.name}  —  {spec.title}")
+                item.setData(QtCore.Qt.ItemDataRole.UserRole, spec.name)
+                item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(
+                    QtCore.Qt.CheckState.Checked
+                    if spec.name in chosen
+                    else QtCore.Qt.CheckState.Unchecked
+                )
+                item.setForeground(_qcolor(style.method_color(spec.name)))
+                item.setToolTip(f"{spec.family}\n{spec.paper}".strip())
+                self.list.addItem(item)
+                self.panels[spec.name] = self._make_panel(spec)
+                self.stack.addWidget(self.panels[spec.name])
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        if not self.specs:
+            self.params_title.setText("No methods registered in this build")
+        self._update_availability()
+
+    def _make_panel(self, spec: MethodSpec) -> QtWidgets.QWidget:
+        try:
+            panel = ParamPanel(self.bench.method_config(spec.name))
+        except (LocguiError, ImportError, TypeError) as exc:
+            log.warning("no parameter panel for %s: %s", spec.name, exc)
+            return QtWidgets.QLabel(f"parameters unavailable: {exc}", wordWrap=True)
+        panel.changed.connect(lambda cfg, n=spec.name: self.state.set_config(n, cfg))
+        return panel
+
+    def _update_availability(self) -> None:
+        caps = self.state.capabilities
+        has_bundle = self.state.bundle is not None
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            spec = self.specs[item.data(QtCore.Qt.ItemDataRole.UserRole)]
+            missing = spec.missing_capabilities(caps) if has_bundle else []
+            tip = f"{spec.family}\n{spec.paper}".strip()
+            if missing:
+                tip += f"\nunavailable: the map lacks {', '.join(missing)}"
+            item.setToolTip(tip)
+            checkable = QtCore.Qt.ItemFlag.ItemIsUserCheckable
+            with QtCore.QSignalBlocker(self.list):
+                if missing:
+                    item.setFlags(item.flags() & ~checkable)
+                    item.setCheckState(QtCore.Qt.CheckState.Unchecked)
+                    item.setForeground(_qcolor("#6b717a"))
+                    item.setText(f"{spec.name}  —  needs {', '.join(missing)}")
+                else:
+                    item.setFlags(item.flags() | checkable)
+                    item.setForeground(_qcolor(style.method_color(spec.name)))
+                    item.setText(f"{spec.name}  —  {spec.title}")
+
+    # ------------------------------------------------------------------ events
+    def _on_checked(self, item: QtWidgets.QListWidgetItem) -> None:
+        methods = [
+            self.list.item(r).data(QtCore.Qt.ItemDataRole.UserRole)
+            for r in range(self.list.count())
+            if self.list.item(r).checkState() == QtCore.Qt.CheckState.Checked
+        ]
+        self.state.settings.set("methods", methods)
+
+    def _on_current(self, item: QtWidgets.QListWidgetItem | None, _prev: object) -> None:
+        if item is None:
+            return
+        name = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        spec = self.specs[name]
+        self.stack.setCurrentWidget(self.panels[name])
+        self.params_title.setText(f"{spec.title} parameters")
+        self.presets.clear()
+        self.presets.addItem("preset…", None)
+        for preset in spec.presets:
+            self.presets.addItem(preset, preset)
+        self.presets.setEnabled(bool(spec.presets))
+
+    def current_method(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(QtCore.Qt.ItemDataRole.UserRole) if item else None
+
+    def _on_preset(self, index: int) -> None:
+        name, preset = self.current_method(), self.presets.itemData(index)
+        if name is None or preset is None:
+            return
+        self._set_config(name, self.specs[name].make_config(preset))
+
+    def _on_reset(self) -> None:
+        name = self.current_method()
+        if name is not None:
+            self._set_config(name, self.specs[name].make_config())
+
+    def _set_config(self, name: str, config: object) -> None:
+        panel = self.panels[name]
+        if isinstance(panel, ParamPanel):
+            panel.set_config(config)
+        self.state.set_config(name, config)
+
+    def _on_setting(self, key: str, value: object) -> None:
+        if key == "methods":
+            chosen = set(value)  # type: ignore[call-overload]
+            with QtCore.QSignalBlocker(self.list):
+                for r in range(self.list.count()):
+                    item = self.list.item(r)
+                    on = item.data(QtCore.Qt.ItemDataRole.UserRole) in chosen
+                    item.setCheckState(
+                        QtCore.Qt.CheckState.Checked if on else QtCore.Qt.CheckState.Unchecked
+                    )
+
+    def _on_progress(self, label: str, fraction: float, message: str) -> None:
+        if fraction < 0:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(f"{label}: {message}" if message else label)
+
+    def _on_busy(self, labels: list[str]) -> None:
+        if not labels:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(0)
+            self.progress.setFormat("idle")
+        self.cancel_button.setEnabled(bool(labels))
+
+
+def _qcolor(color: str) -> object:
+    from PySide6 import QtGui
+
+    return QtGui.QColor(color)

@@ -1,0 +1,284 @@
+"""The 3D view panel: point cloud, cameras, ground truth and estimates, links, legend, toolbar.
+
+It draws from ``AppState`` only: the scene, the results of every query (one colour per
+method), and the selection (highlighted point, its ray from the estimated camera, the
+cameras that observe it, the selected database image).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from locgui.core.results import LocalizationResult
+from locgui.model import geometry, linking
+from locgui.model.selection import Selection
+from locgui.model.settings import LAYERS
+from locgui.model.state import AppState
+from locgui.qt import style
+from locgui.qt.gl_scene import SceneGLWidget
+
+LAYER_TITLES = {
+    "points": "Point cloud",
+    "cameras": "Database cameras",
+    "ground_truth": "Ground truth",
+    "estimates": "Estimates",
+    "trajectories": "Trajectories",
+    "links": "Matches and selection",
+}
+
+
+class Scene3DPanel(QtWidgets.QWidget):
+    """Toolbar + GL view + legend, bound to an ``AppState``."""
+
+    def __init__(self, state: AppState, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.gl = SceneGLWidget(self)
+        self.frustum_depth = 1.0
+        self._build_ui()
+        self.gl.point_picked.connect(lambda pid: state.select_point(pid, source="3d"))
+        self.gl.camera_picked.connect(self._on_camera_picked)
+        self.gl.nothing_picked.connect(lambda: state.selection.clear_links(source="3d"))
+        state.scene_changed.connect(self._on_scene)
+        state.results_changed.connect(self._on_results)
+        state.selection.changed.connect(self._on_selection)
+        state.settings.changed.connect(self._on_setting)
+        self._apply_settings()
+
+    # ------------------------------------------------------------------ layout
+    def _build_ui(self) -> None:
+        bar = QtWidgets.QToolBar(self)
+        bar.addAction("Fit", self.fit).setToolTip("Fit the scene in the view (F)")
+        bar.addSeparator()
+        bar.addWidget(QtWidgets.QLabel(" Point size "))
+        self.point_size = QtWidgets.QDoubleSpinBox(minimum=1.0, maximum=20.0, singleStep=0.5)
+        self.point_size.setValue(float(self.state.settings["point_size"]))
+        self.point_size.valueChanged.connect(lambda v: self.state.settings.set("point_size", v))
+        bar.addWidget(self.point_size)
+        self.lod = QtWidgets.QCheckBox("LOD")
+        self.lod.setToolTip(
+            "Level of detail: draw a sample of the cloud while the camera moves, "
+            "the full cloud once it stops"
+        )
+        self.lod.toggled.connect(lambda on: self.state.settings.set("lod", on))
+        bar.addWidget(self.lod)
+        layers = QtWidgets.QToolButton(text="Layers ")
+        layers.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(layers)
+        self.layer_actions: dict[str, QtWidgets.QAction] = {}
+        for layer in LAYERS:
+            act = menu.addAction(LAYER_TITLES[layer])
+            act.setCheckable(True)
+            act.toggled.connect(lambda on, k=layer: self.state.settings.set(f"layer.{k}", on))
+            self.layer_actions[layer] = act
+        layers.setMenu(menu)
+        bar.addWidget(layers)
+        self.legend = QtWidgets.QLabel()
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        style.shrinkable(self.legend)
+        self.info = style.shrinkable(QtWidgets.QLabel(objectName="muted"))
+        self.info.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
+        bar.addWidget(self.info)
+        policy = self.info.sizePolicy()
+        policy.setHorizontalStretch(1)
+        self.info.setSizePolicy(policy)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.setContentsMargins(6, 2, 6, 2)
+        bottom.addWidget(self.legend, 1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(bar)
+        lay.addWidget(self.gl, 1)
+        lay.addLayout(bottom)
+
+    # ------------------------------------------------------------------ model -> view
+    def _on_scene(self) -> None:
+        scene = self.state.scene
+        for name in self.gl.names():
+            self.gl.remove(name)
+        if scene is None:
+            self.gl.set_points(np.zeros((0, 3)), np.zeros((0, 3), np.uint8), np.zeros(0, np.int64))
+            self.info.setText("")
+            return
+        self.gl.set_frame(geometry.display_frame(scene))
+        self.frustum_depth = geometry.default_frustum_depth(scene)
+        pts = scene.points
+        self.gl.set_points(pts.xyz, pts.rgb, pts.ids)
+        db = [i for i in scene.split_ids("train") if scene.images[i].cam_from_world is not None]
+        segs = geometry.frustums_segments(
+            [scene.camera_of(i) for i in db],
+            [scene.images[i].cam_from_world for i in db],  # type: ignore[misc]
+            self.frustum_depth * self.state.settings["frustum_scale"],
+        )
+        self.gl.set_lines("db_cameras", segs, style.rgba(style.DB_CAMERA, 0.9), 1.0, "cameras")
+        self.gl.set_pickable_cameras(db, scene.camera_centers(db))
+        self.info.setText(f"{len(pts):,} points · {len(db)} cameras · units: {scene.units}")
+        self._on_results(None, None)
+        self.fit()
+
+    def _on_results(self, query: str | None, method: str | None) -> None:
+        if self.state.scene is None:
+            return
+        self._draw_ground_truth()
+        self._draw_estimates()
+        self._draw_links()
+        self._update_legend()
+
+    def _on_selection(self, new: Selection, old: Selection) -> None:
+        if new.query != old.query or new.method != old.method:
+            self._draw_ground_truth()
+            self._draw_estimates()
+        self._draw_links()
+
+    def _on_setting(self, key: str, value: object) -> None:
+        if key == "frustum_scale":
+            self._on_scene()
+        self._apply_settings()
+
+    def _apply_settings(self) -> None:
+        s = self.state.settings
+        self.gl.set_point_size(float(s["point_size"]))
+        self.gl.lod_enabled = bool(s["lod"])
+        with QtCore.QSignalBlocker(self.point_size), QtCore.QSignalBlocker(self.lod):
+            self.point_size.setValue(float(s["point_size"]))
+            self.lod.setChecked(bool(s["lod"]))
+        for layer, act in self.layer_actions.items():
+            with QtCore.QSignalBlocker(act):
+                act.setChecked(s.layer_visible(layer))
+            self.gl.set_layer_visible(layer, s.layer_visible(layer))
+        self.gl.update()
+
+    # ------------------------------------------------------------------ drawing
+    def _frustum(self, result_or_pose: object, camera: object) -> np.ndarray:
+        verts = geometry.frustum_vertices(camera, result_or_pose, self.frustum_depth)  # type: ignore[arg-type]
+        return geometry.frustum_segments(verts)
+
+    def estimated_frustum_vertices(self, result: LocalizationResult) -> np.ndarray:
+        """(6, 3) world vertices of the frustum drawn for a result (for tests and probes)."""
+        return geometry.frustum_vertices(result.camera, result.cam_from_world, self.frustum_depth)  # type: ignore[arg-type]
+
+    def _draw_ground_truth(self) -> None:
+        current = self.state.current_query
+        segs_all = []
+        for q in self.state.queries.values():
+            if q.gt_cam_from_world is not None and q.camera is not None and q is not current:
+                segs_all.append(self._frustum(q.gt_cam_from_world, q.camera))
+        self.gl.set_lines(
+            "gt_all", _cat(segs_all), style.rgba(style.GROUND_TRUTH, 0.45), 1.0, "ground_truth"
+        )
+        segs = []
+        if current is not None and current.gt_cam_from_world is not None and current.camera:
+            segs.append(self._frustum(current.gt_cam_from_world, current.camera))
+        self.gl.set_lines(
+            "gt_current", _cat(segs), style.rgba(style.GROUND_TRUTH), 2.5, "ground_truth"
+        )
+
+    def _draw_estimates(self) -> None:
+        sel = self.state.selection.current
+        by_method: dict[str, list[tuple[str, LocalizationResult]]] = {}
+        for qname, per_method in self.state.results.items():
+            for method, r in per_method.items():
+                if r.success and r.cam_from_world is not None and r.camera is not None:
+                    by_method.setdefault(method, []).append((qname, r))
+        for name in self.gl.names("est") + self.gl.names("traj:"):
+            if name.split(":", 1)[1] not in by_method:
+                self.gl.remove(name)
+        for method, items in by_method.items():
+            color = style.method_color(method)
+            others = [self._frustum(r.cam_from_world, r.camera) for q, r in items if q != sel.query]
+            self.gl.set_lines(
+                f"est:{method}", _cat(others), style.rgba(color, 0.6), 1.0, "estimates"
+            )
+            cur = [self._frustum(r.cam_from_world, r.camera) for q, r in items if q == sel.query]
+            width = 3.0 if method == sel.method else 2.0
+            self.gl.set_lines(
+                f"est_current:{method}", _cat(cur), style.rgba(color), width, "estimates"
+            )
+            centers = np.array(
+                [r.cam_from_world.center for _, r in sorted(items, key=lambda t: t[0])]
+            )  # type: ignore[union-attr]
+            self.gl.set_lines(
+                f"traj:{method}",
+                centers if len(centers) > 1 else np.zeros((0, 3)),
+                style.rgba(color, 0.8),
+                1.5,
+                "trajectories",
+                mode="line_strip",
+            )
+
+    def _draw_links(self) -> None:
+        scene, sel = self.state.scene, self.state.selection.current
+        if scene is None:
+            return
+        result = self.state.result()
+        xyz = None
+        if sel.match_index is not None and result is not None:
+            xyz = linking.match_xyz(result, sel.match_index)
+        if xyz is None and sel.point3D_id is not None:
+            xyz = linking.point_xyz(scene, sel.point3D_id)
+        sel_pts = np.zeros((0, 3)) if xyz is None else xyz.reshape(1, 3)
+        self.gl.set_markers("sel_point", sel_pts, style.rgba(style.SELECTION), 14.0, "links")
+        ray = np.zeros((0, 3))
+        if xyz is not None and result is not None and result.cam_from_world is not None:
+            ray = np.stack([result.cam_from_world.center, xyz])
+        self.gl.set_lines("sel_ray", ray, style.rgba(style.SELECTION), 2.0, "links", on_top=True)
+        obs_segs = []
+        if xyz is not None and sel.point3D_id is not None:
+            for obs in linking.observations(scene, sel.point3D_id):
+                pose = scene.images[obs.image_id].cam_from_world
+                if pose is not None:
+                    obs_segs.append(np.stack([pose.center, xyz]))
+        self.gl.set_lines(
+            "sel_obs", _cat(obs_segs), style.rgba(style.OBSERVATION, 0.8), 1.0, "links", on_top=True
+        )
+        img_segs = []
+        if sel.image_id is not None and sel.image_id in scene.images:
+            pose = scene.images[sel.image_id].cam_from_world
+            if pose is not None:
+                img_segs.append(self._frustum(pose, scene.camera_of(sel.image_id)))
+        self.gl.set_lines(
+            "sel_image", _cat(img_segs), style.rgba(style.SELECTED_IMAGE), 2.5, "links"
+        )
+        inl = np.zeros((0, 3))
+        if result is not None and result.matches_2d3d is not None and len(result.matches_2d3d):
+            inl = np.asarray(result.matches_2d3d.xyz)[np.asarray(result.matches_2d3d.inliers, bool)]
+        color = style.rgba(style.method_color(result.method) if result else style.SELECTION)
+        self.gl.set_markers("inliers", inl, color, 3.5, "links", on_top=False)
+        self.gl.update()
+
+    def _update_legend(self) -> None:
+        parts = [
+            style.swatch_html(style.DB_CAMERA, "database"),
+            style.swatch_html(style.GROUND_TRUTH, "ground truth"),
+        ]
+        methods = sorted({m for per in self.state.results.values() for m in per})
+        parts += [style.swatch_html(style.method_color(m), m) for m in methods]
+        parts.append(style.swatch_html(style.SELECTION, "selected point"))
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    # ------------------------------------------------------------------ actions
+    def fit(self) -> None:
+        scene = self.state.scene
+        if scene is None:
+            return
+        parts = []
+        if len(scene.points):
+            d = self.gl.to_display(scene.points.xyz)
+            parts += [np.percentile(d, 2, axis=0), np.percentile(d, 98, axis=0)]
+        if scene.posed_ids():
+            parts.append(self.gl.to_display(scene.camera_centers()))
+        if not parts:
+            return
+        allp = np.vstack(parts)
+        self.gl.fit(allp.min(axis=0), allp.max(axis=0))
+
+    def _on_camera_picked(self, image_id: int) -> None:
+        self.state.select_image(image_id, source="3d")
+
+
+def _cat(segments: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(segments) if segments else np.zeros((0, 3))

@@ -1,0 +1,244 @@
+"""The real main window on the synthetic scene: opening, results in 3D, linking, errors.
+
+Runs offscreen: GL items are checked through their vertex data (what would be uploaded);
+pixel checks of the GL view are in test_qt_gl.py (under Xvfb).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6 import QtCore  # noqa: E402
+
+from locgui.core.pose import Rigid3, axis_angle_to_rotmat  # noqa: E402
+from locgui.methods import registry  # noqa: E402
+from locgui.methods.registry import MethodSpec  # noqa: E402
+from locgui.model import geometry, linking  # noqa: E402
+from tests.plugins.qt import exact_result  # noqa: E402
+
+WAIT_MS = 20_000
+
+
+def _open(window, qtbot, path: Path):
+    task = window.bench.open_path(path)
+    qtbot.waitUntil(lambda: task.state.done, timeout=WAIT_MS)
+    assert task.error is None, task.error
+    return task
+
+
+def _show(window, qtbot, scene, result=None):
+    """Put a scene (and a result) into the window without the engine."""
+    window.state.set_scene(scene, path=Path("tiny"))
+    if result is not None:
+        window.state.select_query(result.query_name)
+        window.state.set_result(result)
+    qtbot.waitUntil(lambda: not window.bench.bridge.tasks(), timeout=WAIT_MS)
+
+
+def _moved(pose: Rigid3, shift: np.ndarray, deg: float) -> Rigid3:
+    R = axis_angle_to_rotmat(np.radians([0, 0, deg])) @ pose.rotation
+    return Rigid3(R, -R @ (pose.center + shift))
+
+
+def test_window_opens_the_synthetic_scene(main_window, qtbot, tiny_scene_dir, tiny_scene):
+    _open(main_window, qtbot, tiny_scene_dir)
+    state, gl = main_window.state, main_window.view3d.gl
+    tests = [tiny_scene.images[i].name for i in tiny_scene.split_ids("test")]
+    assert list(state.queries) == tests
+    assert main_window.queries.list.count() == len(tests)
+    # The cloud holds every map point (stored shuffled for level of detail), in display frame.
+    expected = gl.to_display(tiny_scene.points.xyz)
+    np.testing.assert_allclose(np.sort(gl.cloud.pos, axis=0), np.sort(expected, axis=0))
+    # One frustum per database image.
+    db = tiny_scene.split_ids("train")
+    segs = geometry.frustums_segments(
+        [tiny_scene.camera_of(i) for i in db],
+        [tiny_scene.images[i].cam_from_world for i in db],
+        main_window.view3d.frustum_depth,
+    )
+    np.testing.assert_allclose(gl.item("db_cameras").pos, gl.to_display(segs), atol=1e-5)
+    # No bundle: the user is told how to get one; the scene is remembered.
+    assert "no map bundle" in state.notifications.items[-1].message
+    assert main_window.recent_scenes()[0] == str(Path(tiny_scene_dir).absolute())
+
+
+def test_estimated_frustum_is_drawn_at_the_result_pose(main_window, qtbot, tiny_scene):
+    qid, db = tiny_scene.split_ids("test")[0], tiny_scene.split_ids("train")[0]
+    result = exact_result(tiny_scene, qid, db)
+    result.cam_from_world = _moved(result.cam_from_world, np.array([0.1, 0.0, 0.0]), 2.0)
+    _show(main_window, qtbot, tiny_scene, result)
+    gl, view = main_window.view3d.gl, main_window.view3d
+    verts = geometry.frustum_vertices(result.camera, result.cam_from_world, view.frustum_depth)
+    drawn = gl.item("est_current:sfm").pos
+    np.testing.assert_allclose(drawn, gl.to_display(geometry.frustum_segments(verts)), atol=1e-5)
+    # The drawn apex, back in world coordinates, is the estimated camera centre.
+    apex = gl.frame.inverse().apply(drawn[0].astype(float))
+    np.testing.assert_allclose(apex, result.cam_from_world.center, atol=1e-5)
+    # Ground truth is drawn separately, at the GT pose.
+    gt = tiny_scene.images[qid].cam_from_world
+    gt_verts = geometry.frustum_vertices(result.camera, gt, view.frustum_depth)
+    np.testing.assert_allclose(
+        gl.item("gt_current").pos, gl.to_display(geometry.frustum_segments(gt_verts)), atol=1e-5
+    )
+    # The results row: errors against ground truth.
+    table = main_window.results
+    assert table.rowCount() == 1 and table.methods == ["sfm"]
+    assert table.item(0, 3).text() == "0.100 m" and table.item(0, 4).text() == "2.00°"
+
+
+def test_clicking_a_match_highlights_its_3d_point(main_window, qtbot, tiny_scene):
+    qid, db = tiny_scene.split_ids("test")[1], tiny_scene.split_ids("train")[1]
+    result = exact_result(tiny_scene, qid, db)
+    _show(main_window, qtbot, tiny_scene, result)
+    mv = main_window.matches
+    qtbot.waitUntil(lambda: mv.query_rgb is not None and mv.db_rgb is not None, timeout=WAIT_MS)
+    assert mv.db_image_id == db
+    row = 10  # an inlier (the first three are the outliers)
+    x, y = mv.visible.query_xy[row]
+    pos = mv.canvas.from_canvas(float(x), float(y))
+    qtbot.mouseClick(mv.canvas.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    sel = main_window.state.selection.current
+    index = int(mv.visible.m3d_index[row])
+    pid = int(result.matches_2d3d.point3D_ids[index])
+    assert (sel.match_index, sel.point3D_id, sel.image_id) == (index, pid, db)
+    gl = main_window.view3d.gl
+    xyz = linking.point_xyz(tiny_scene, pid)
+    np.testing.assert_allclose(gl.item("sel_point").pos, gl.to_display(xyz), atol=1e-5)
+    ray = gl.item("sel_ray").pos
+    np.testing.assert_allclose(
+        ray, gl.to_display(np.stack([result.cam_from_world.center, xyz])), atol=1e-5
+    )
+    n_obs = len(linking.observations(tiny_scene, pid))
+    assert main_window.point.list.topLevelItemCount() == n_obs >= 2
+    assert len(gl.item("sel_obs").pos) == 2 * n_obs
+    # The match view draws the selected match between its two ends.
+    line_x, _ = mv.sel_line.getData()
+    assert line_x[0] == pytest.approx(x)
+
+
+def test_picking_in_3d_selects_the_point_and_its_match(main_window, qtbot, tiny_scene):
+    qid, db = tiny_scene.split_ids("test")[0], tiny_scene.split_ids("train")[0]
+    result = exact_result(tiny_scene, qid, db)
+    _show(main_window, qtbot, tiny_scene, result)
+    gl = main_window.view3d.gl
+    index = 7
+    xyz = result.matches_2d3d.xyz[index]
+    xy, visible = gl.screen_positions(xyz.reshape(1, 3))
+    if not visible[0]:
+        pytest.skip("the point is outside the fitted view")
+    gl.pick(float(xy[0, 0]), float(xy[0, 1]), radius=0.5)
+    sel = main_window.state.selection.current
+    assert sel.point3D_id == int(result.matches_2d3d.point3D_ids[index])
+    assert sel.match_index == index
+    # Clicking a database camera centre shows that image.
+    centre = tiny_scene.images[db].cam_from_world.center
+    cxy, _ = gl.screen_positions(centre.reshape(1, 3))
+    gl.pick(float(cxy[0, 0]), float(cxy[0, 1]), radius=0.5)
+    assert main_window.state.selection.current.image_id == db
+    qtbot.waitUntil(lambda: main_window.database.rgb is not None, timeout=WAIT_MS)
+    assert main_window.database.image_id == db
+
+
+@pytest.fixture
+def test_methods(monkeypatch):
+    methods = dict(registry.METHODS)
+    mod = "tests.test_model_jobs"
+    for name, cls in (("echo", "EchoLocalizer"), ("crash", "CrashingLocalizer")):
+        methods[name] = MethodSpec(name, name, "test", f"{mod}:EchoConfig", f"{mod}:{cls}")
+    monkeypatch.setattr(registry, "METHODS", methods)
+
+
+def test_a_crashing_method_reaches_the_notification_area(
+    main_window, qtbot, tiny_scene, test_methods
+):
+    state = main_window.state
+    _show(main_window, qtbot, tiny_scene)
+    state.bundle = SimpleNamespace(scene=tiny_scene, capabilities=set())
+    task = main_window.bench.localize(["crash", "echo"])
+    qtbot.waitUntil(lambda: task.state.done, timeout=WAIT_MS)
+    query = state.selection.current.query
+    assert set(state.results[query]) == {"crash", "echo"}
+    assert state.results[query]["echo"].success  # the crash did not stop the next method
+    errors = state.notifications.errors()
+    assert len(errors) == 1 and "crash crashed on" in errors[0].message
+    assert "ZeroDivisionError" in errors[0].detail
+    panel = main_window.notifications
+    assert panel.list.topLevelItemCount() >= 1
+    assert "crash crashed" in panel.list.topLevelItem(panel.list.topLevelItemCount() - 1).text(2)
+    rows = {main_window.results.item(r, 0).text(): r for r in range(main_window.results.rowCount())}
+    assert main_window.results.item(rows["■ crash"], 1).text() == "✗ failed"
+    # A worker job that raises also lands there, and the window lives on.
+    failing = main_window.bench.submit(lambda ctx: 1 / 0, "misc", "a broken job")
+    qtbot.waitUntil(lambda: failing.state.done, timeout=WAIT_MS)
+    assert "a broken job failed: ZeroDivisionError" in state.notifications.errors()[-1].message
+    assert main_window.isVisible()
+
+
+def test_queries_from_files_drops_and_held_out_images(
+    main_window, qtbot, tiny_scene, tiny_scene_dir
+):
+    _show(main_window, qtbot, tiny_scene)
+    state = main_window.state
+    img = Path(tiny_scene_dir) / "images" / tiny_scene.images[tiny_scene.split_ids("train")[2]].name
+    main_window.handle_drop([img])
+    q = state.current_query
+    assert q.name == img.name and q.path == img and q.camera is None and not q.held_out
+    db = tiny_scene.split_ids("train")[4]
+    state.select_image(db)
+    held = main_window.queries.hold_out_current()
+    assert held.held_out and held.image_id == db and state.current_query is held
+    assert held.gt_cam_from_world == tiny_scene.images[db].cam_from_world
+    assert main_window.queries.list.count() == 4 + 2
+
+
+def test_layout_settings_and_recent_scenes_persist(qtbot, qsettings, tiny_scene_dir):
+    from locgui.qt.main_window import MainWindow
+
+    first = MainWindow(settings=qsettings)
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["point"].hide()
+    first.state.settings.set("point_size", 5.5)
+    first._remember_scene(Path(tiny_scene_dir))
+    first.close()
+    second = MainWindow(settings=qsettings)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.state.settings["point_size"] == 5.5
+    assert second.view3d.point_size.value() == 5.5
+    assert second.recent_scenes() == [str(tiny_scene_dir)]
+    assert not second.docks["point"].isVisible() and second.docks["matches"].isVisible()
+    second.close()
+
+
+@pytest.mark.slow
+def test_localize_a_query_through_the_ui(main_window, qtbot, tiny_bundle_dir, tiny_scene):
+    """Open the tiny map bundle, press Localize with sfm: the estimated frustum is at the pose."""
+    _open(main_window, qtbot, tiny_bundle_dir)
+    state = main_window.state
+    query = state.selection.current.query
+    assert query == tiny_scene.images[tiny_scene.split_ids("test")[0]].name
+    state.settings.set("methods", ["sfm"])
+    order: list[str] = []
+    state.partial_changed.connect(lambda q, m, k: order.append(f"partial:{k}"))
+    state.results_changed.connect(lambda q, m: order.append("result") if m else None)
+    qtbot.mouseClick(main_window.methods.localize_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "sfm" in state.results.get(query, {}), timeout=120_000)
+    result = state.results[query]["sfm"]
+    assert result.success, result.reason
+    assert order.index("partial:matches") < order.index("result")  # matches before the pose
+    dt, dr = state.errors(result)
+    assert dt < 0.05 and dr < 1.0  # the synthetic scene's exact GT
+    gl, view = main_window.view3d.gl, main_window.view3d
+    verts = geometry.frustum_vertices(result.camera, result.cam_from_world, view.frustum_depth)
+    np.testing.assert_allclose(
+        gl.item("est_current:sfm").pos, gl.to_display(geometry.frustum_segments(verts)), atol=1e-5
+    )
+    assert main_window.results.item(0, 1).text() == "✓ success"
+    assert main_window.matches.shortlist.rowCount() >= 2  # "all" + the retrieved images
