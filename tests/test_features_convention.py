@@ -15,6 +15,8 @@ import pytest
 from locgui.methods.features import Features, get_extractor, get_matcher
 from tests.plugins.features import textured_image
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 torch = pytest.importorskip("torch")
 
 

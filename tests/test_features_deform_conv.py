@@ -13,6 +13,8 @@ F = torch.nn.functional
 
 from locgui.methods.features.deform_conv import deform_conv2d, torchvision_shim  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def _bilinear_reference(img: torch.Tensor, y: float, x: float) -> float:
     """torchvision's bilinear_interpolate: 0 outside (-1, H) x (-1, W), zero corners outside."""

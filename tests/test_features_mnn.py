@@ -8,6 +8,8 @@ import pytest
 from locgui.core.errors import MethodError
 from locgui.methods.features import Features, get_matcher
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def _features(desc: np.ndarray, kind: str = "xfeat") -> Features:
     desc = (desc / np.linalg.norm(desc, axis=1, keepdims=True)).astype(np.float32)

