@@ -15,4 +15,5 @@ pytest_plugins = [
     "tests.plugins.io",
     "tests.plugins.synth",
     "tests.plugins.qt",
+    "tests.plugins.live",
 ]

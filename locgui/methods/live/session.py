@@ -1,0 +1,264 @@
+"""A live session: pull the newest frame from the capture thread, localize it on the calling
+thread (the UI calls ``step`` from its device executor), keep the trajectory, record TUM
+and an optional annotated video, and summarize the run.
+
+    session = open_session("room.locmap", "clip.mp4", method="sfm")
+    summary = session.run(max_frames=300, on_frame=lambda r: print(r.line()))
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from locgui.core.pose import Rigid3
+from locgui.core.trajectory import Trajectory
+from locgui.io.capture import Frame, LatestFrameCapture, open_source
+from locgui.methods.live.config import TrackerConfig
+from locgui.methods.live.intrinsics import Intrinsics, parse_intrinsics
+from locgui.methods.live.results import LiveFrameResult
+from locgui.methods.live.stats import LiveStats, LiveSummary
+from locgui.methods.live.tracking import LiveTracker
+
+log = logging.getLogger(__name__)
+
+
+class LiveSession:
+    """One run of live localization over one source.
+
+    Args:
+        tracker: the tracker (owns the map and the relocalizing method).
+        capture: the capture thread around the source (started by ``start``/``run``).
+        intrinsics: how to get the frames' camera (resolved on the first frame).
+        tum_path: write the trajectory there (TUM) when the session stops.
+        video_path: write the annotated video there (.mp4 / .avi).
+
+    Attributes:
+        trajectory: output poses (``cam_from_world``) of localized frames.
+        gt_trajectory: ground-truth poses of all frames that have one.
+        intrinsics_note: how the intrinsics were obtained (states a guess clearly).
+        last_frame / last_result: the latest frame and its result.
+    """
+
+    def __init__(
+        self,
+        tracker: LiveTracker,
+        capture: LatestFrameCapture,
+        intrinsics: Intrinsics,
+        *,
+        tum_path: str | Path | None = None,
+        video_path: str | Path | None = None,
+    ) -> None:
+        self.tracker = tracker
+        self.capture = capture
+        self.intrinsics = intrinsics
+        self.tum_path = Path(tum_path) if tum_path else None
+        self.video_path = Path(video_path) if video_path else None
+        self.trajectory = Trajectory()
+        self.gt_trajectory = Trajectory()
+        self.stats = LiveStats()
+        self.intrinsics_note = ""
+        self.last_frame: Frame | None = None
+        self.last_result: LiveFrameResult | None = None
+        self._video: Any = None
+        self._size: tuple[int, int] | None = None
+        self._summary: LiveSummary | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> None:
+        """Start the capture; after ``stop``, a new run from the source's beginning (fresh
+        trajectory, statistics and motion history). Raises CaptureError when the source
+        cannot be opened."""
+        if self._summary is not None or self.stats.frames:
+            self.trajectory, self.gt_trajectory, self.stats = (
+                Trajectory(),
+                Trajectory(),
+                LiveStats(),
+            )
+            self.tracker.reset()
+            self._video, self._size = None, None
+        self._summary = None
+        self.capture.start()
+
+    def pause(self) -> None:
+        self.capture.pause()
+
+    def resume(self) -> None:
+        self.capture.resume()
+
+    def request_step(self) -> None:
+        """While paused: let exactly one more frame through (then call ``step``)."""
+        self.capture.step()
+
+    @property
+    def finished(self) -> bool:
+        return self.capture.finished
+
+    # ------------------------------------------------------------------ frames
+    def step(self, timeout: float | None = 1.0) -> LiveFrameResult | None:
+        """Localize the newest frame; None when none came within ``timeout`` seconds or the
+        source has finished (see ``finished`` and ``capture.status()``)."""
+        frame = self.capture.get(timeout)
+        return None if frame is None else self.process(frame)
+
+    def process(self, frame: Frame) -> LiveFrameResult:
+        """Localize one frame, record it and update the statistics."""
+        height, width = frame.rgb.shape[:2]
+        if self._size != (width, height):
+            camera, self.intrinsics_note = self.intrinsics.for_size(width, height)
+            self.tracker.set_camera(camera)
+            self._size = (width, height)
+            log.info("%s", self.intrinsics_note)
+        result = self.tracker.process(
+            frame.rgb, frame.timestamp, frame.name, frame.index, frame.gt_cam_from_world
+        )
+        with self._lock:
+            if result.cam_from_world is not None:
+                self.trajectory.append(frame.timestamp, result.cam_from_world, result.name)
+            if frame.gt_cam_from_world is not None:
+                self.gt_trajectory.append(frame.timestamp, frame.gt_cam_from_world, result.name)
+            self.stats.add(result)
+        self.last_frame, self.last_result = frame, result
+        if self.video_path is not None:
+            self._record(frame, result)
+        return result
+
+    def _record(self, frame: Frame, result: LiveFrameResult) -> None:
+        from locgui.methods.live.recording import AnnotatedVideo
+
+        if self._video is None:
+            fps = self.capture.source.nominal_rate or 15.0
+            self._video = AnnotatedVideo(self.video_path or "live.mp4", fps)
+        hud = f"{self.stats.recent_fps():.1f} frames/s  {self.tracker.method}"
+        self._video.write(frame.rgb, result, hud)
+
+    def poses(self) -> tuple[list[float], list[Rigid3]]:
+        """A consistent copy of the trajectory (timestamps, poses), for another thread."""
+        with self._lock:
+            return list(self.trajectory.timestamps), list(self.trajectory.poses)
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        max_frames: int | None = None,
+        on_frame: Callable[[LiveFrameResult], None] | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> LiveSummary:
+        """Start, localize frames until the source ends, ``max_frames`` were handled, the
+        event is set or Ctrl-C; then stop (writing the recordings) and return the summary."""
+        stop_event = stop_event or threading.Event()
+        stopped_by = "end"
+        self.start()
+        try:
+            while True:
+                if stop_event.is_set():
+                    stopped_by = "user"
+                    break
+                if max_frames is not None and self.stats.frames >= max_frames:
+                    stopped_by = "max_frames"
+                    break
+                result = self.step(timeout=0.25)
+                if result is not None:
+                    if on_frame is not None:
+                        on_frame(result)
+                elif self.capture.finished:
+                    failed = self.capture.status().state == "failed"
+                    stopped_by = "source_failed" if failed else "end"
+                    break
+        except KeyboardInterrupt:
+            stopped_by = "interrupt"
+        return self.stop(stopped_by)
+
+    def stop(self, stopped_by: str = "user") -> LiveSummary:
+        """Stop the capture (joins its thread), close the recordings and summarize. Safe to
+        call again: later calls return the first summary."""
+        if self._summary is not None:
+            return self._summary
+        self.capture.close()
+        if self._video is not None:
+            self._video.close()
+        tum = self._write_tum()
+        status = self.capture.status()
+        self._summary = self.stats.summarize(
+            source=self.capture.source.description,
+            method=self.tracker.method,
+            intrinsics=self.intrinsics_note or self.tracker.intrinsics_note,
+            units=self.tracker.bundle.units,
+            dropped=status.dropped,
+            skipped=status.skipped,
+            source_state=status.state,
+            source_message=status.message,
+            stopped_by=stopped_by,
+            trajectory_path=str(tum) if tum else None,
+            video_path=str(self.video_path) if self._video is not None else None,
+            extra={"method_intrinsics": self.tracker.intrinsics_note},
+        )
+        return self._summary
+
+    def _write_tum(self) -> Path | None:
+        from locgui.io.poses import write_poses
+
+        if self.tum_path is None:
+            return None
+        with self._lock:
+            names = ["".join(c if not c.isspace() else "_" for c in n) or "frame"
+                     for n in self.trajectory.names]  # fmt: skip
+            poses, stamps = list(self.trajectory.poses), list(self.trajectory.timestamps)
+        return write_poses(self.tum_path, names, poses, "tum", stamps)
+
+
+@dataclass
+class SessionOptions:
+    """Everything ``open_session`` needs besides the map and the source.
+
+    Attributes:
+        method: registry name of the relocalizing method. preset: its preset, if any.
+        method_overrides: config overrides of the method.
+        intrinsics: "fov:DEG", a calibration file, or None (a camera.json beside the source,
+            else the method's choice).
+        rate: playback rate of file sources (frames/s; default: their own, 10 for folders).
+        lockstep: file sources deliver every frame, as fast as localization goes (no drops).
+        tracker: tracking settings. device: "cpu", "cuda" or "auto".
+        tum_path / video_path: recordings.
+    """
+
+    method: str = "sfm"
+    preset: str | None = None
+    method_overrides: dict[str, Any] | None = None
+    intrinsics: str | None = None
+    rate: float | None = None
+    lockstep: bool = False
+    tracker: TrackerConfig | None = None
+    device: str = "cpu"
+    tum_path: str | Path | None = None
+    video_path: str | Path | None = None
+
+
+def open_session(bundle: Any, source: Any, options: SessionOptions | None = None) -> LiveSession:
+    """A session over ``source`` (webcam index, video file, image folder, or a FrameSource)
+    against ``bundle`` (a MapBundle or its path). Raises LocguiError subclasses for a bad
+    bundle, method, source or intrinsics file."""
+    from locgui.io.bundle import open_bundle
+    from locgui.io.capture import FrameSource
+    from locgui.methods.registry import get_method
+    from locgui.runtime.context import resolve_device
+
+    opts = options or SessionOptions()
+    if isinstance(bundle, str | Path):
+        bundle = open_bundle(bundle)
+    src = source if isinstance(source, FrameSource) else open_source(source, opts.rate)
+    intrinsics = parse_intrinsics(opts.intrinsics, src.camera_file if not opts.intrinsics else None)
+    device = resolve_device(opts.device)
+    spec = get_method(opts.method)
+    config = spec.make_config(opts.preset, **(opts.method_overrides or {}))
+    localizer = spec.create(bundle, config, device)
+    tracker = LiveTracker(bundle, localizer, opts.tracker, None, device)
+    capture = LatestFrameCapture(src, rate=opts.rate, lockstep=opts.lockstep)
+    return LiveSession(
+        tracker, capture, intrinsics, tum_path=opts.tum_path, video_path=opts.video_path
+    )

@@ -1,0 +1,311 @@
+"""Live tracking: frame-to-map tracking between relocalizations by a registered method.
+
+Per frame: extract local features once (the map's kind, XFeat by default). With a recent
+pose, predict the camera at constant velocity, select the map points it likely sees, match
+the frame's descriptors directly against those points' descriptors within a search radius
+of their projections and run PnP (the fast path: no retrieval, no database images). When
+that fails (too few inliers, or a pose that contradicts the motion prior), relocalize with
+the full method (default ``sfm``), reusing the extracted features.
+
+A relocalized pose that disagrees with the motion prior is a jump: it is taken at once when
+it has ``strong_inliers`` or more (the history restarts there, nothing is smoothed), and
+otherwise only when the next relocalization agrees with it. The same two-frame confirmation
+guards weak relocalizations without any prior. Output poses of agreeing frames are lightly
+smoothed toward the prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from locgui.core.camera import Camera
+from locgui.core.metrics import pose_error
+from locgui.core.pose import Rigid3
+from locgui.core.results import LocalizationResult, Query
+from locgui.methods.live.config import TrackerConfig
+from locgui.methods.live.mappoints import MapPoints, guided_match
+from locgui.methods.live.motion import MotionModel
+from locgui.methods.live.results import LOST, RELOCALIZED, TRACKED, LiveFrameResult
+from locgui.runtime.context import RunContext
+
+log = logging.getLogger(__name__)
+
+REFERENCE_WIDTH = 640.0  # pixel settings of TrackerConfig are given at this image width
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+class MemoExtractor:
+    """Wraps an extractor so that the tracker and the relocalizing method extract the same
+    frame only once (the last image, compared by identity, and its features are kept)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._last: tuple[np.ndarray, Any] | None = None
+
+    def extract(self, rgb: np.ndarray) -> Any:
+        if self._last is not None and self._last[0] is rgb:
+            return self._last[1]
+        feats = self.inner.extract(rgb)
+        self._last = (rgb, feats)
+        return feats
+
+
+class LiveTracker:
+    """Tracks a camera through a map bundle frame by frame.
+
+    Args:
+        bundle: the opened ``MapBundle``.
+        localizer: a registered method's localizer (``spec.create(bundle, ...)``) used to
+            relocalize; structure-based ones share their feature extractor with tracking.
+        config: tracking settings.
+        camera: the frames' intrinsics; None lets the method choose (a map camera of the same
+            image size, else a field-of-view guess with the focal length estimated by PnP),
+            and tracking then uses the camera of the last accepted relocalization.
+        device: torch device of a feature extractor created for tracking.
+    """
+
+    def __init__(
+        self,
+        bundle: Any,
+        localizer: Any,
+        config: TrackerConfig | None = None,
+        camera: Camera | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.bundle = bundle
+        self.localizer = localizer
+        self.method = str(getattr(localizer, "name", type(localizer).__name__))
+        self.config = cfg = config or TrackerConfig()
+        self.fixed_camera = camera
+        self.camera = camera
+        self.intrinsics_note = ""
+        has_points = "point_descriptors" in bundle.capabilities and len(bundle.scene.points) > 0
+        self.points = MapPoints(bundle) if has_points else None
+        self.tracking_note = (
+            "" if has_points else "the map has no per-point descriptors: relocalizing every frame"
+        )
+        self.extractor = self._make_extractor(device)
+        radius = bundle.scene.scene_radius()
+        self.motion = MotionModel(
+            cfg.jump_translation * radius, cfg.jump_rotation, cfg.smoothing, cfg.max_gap
+        )
+        self._pending: tuple[float, Rigid3] | None = None
+
+    def _make_extractor(self, device: str) -> MemoExtractor | None:
+        inner = getattr(self.localizer, "extractor", None)
+        if inner is not None and getattr(inner, "name", None) == self.bundle.feature_type:
+            memo = MemoExtractor(inner)
+            self.localizer.extractor = memo  # the method reuses the tracker's features
+            return memo
+        if self.points is None:
+            return None
+        from locgui.methods.localize.common import make_extractor
+        from locgui.methods.localize.configs import QueryConfig
+
+        return MemoExtractor(make_extractor(self.bundle, QueryConfig(), device))
+
+    def set_camera(self, camera: Camera | None) -> None:
+        """Use ``camera`` for the frames; None lets the method choose (see the class)."""
+        self.fixed_camera = camera
+        self.camera = camera
+
+    def reset(self) -> None:
+        """Forget the motion history (the next frame relocalizes)."""
+        self.motion.reset()
+        self._pending = None
+
+    # ------------------------------------------------------------------ per frame
+    def process(
+        self,
+        rgb: np.ndarray,
+        timestamp: float,
+        name: str = "",
+        index: int = 0,
+        gt_cam_from_world: Rigid3 | None = None,
+    ) -> LiveFrameResult:
+        """Localize one frame: (H, W, 3) uint8 RGB taken at ``timestamp`` seconds."""
+        from locgui.methods.localize.common import QueryFailure, normalize_image
+
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        res = LiveFrameResult(index, timestamp, name or f"frame_{index:06d}", LOST, "")
+        res.gt_cam_from_world = gt_cam_from_world
+        try:
+            rgb = normalize_image(rgb)
+        except QueryFailure as exc:
+            res.reason = str(exc)
+            return self._finish(res, timings, start)
+        height, width = rgb.shape[:2]
+        res.image_size = (width, height)
+        feats = None
+        if self.extractor is not None:
+            with _timed(timings, "extract"):
+                feats = self.extractor.extract(rgb)
+            res.keypoints = feats.keypoints
+        predicted = self.motion.predict(timestamp)
+        camera = self.camera if self.camera is not None and self._fits(width, height) else None
+        track_reason = self.tracking_note
+        if (
+            feats is not None
+            and self.points is not None
+            and camera is not None
+            and predicted is not None
+        ):
+            track_reason = self._track(feats, predicted, camera, res, timings)
+        if res.status != TRACKED:
+            self._relocalize(rgb, predicted, res, timings, track_reason)
+        return self._finish(res, timings, start)
+
+    def _fits(self, width: int, height: int) -> bool:
+        return self.camera is not None and (self.camera.width, self.camera.height) == (
+            width,
+            height,
+        )
+
+    def _finish(
+        self, res: LiveFrameResult, timings: dict[str, float], start: float
+    ) -> LiveFrameResult:
+        timings["total"] = time.perf_counter() - start
+        res.timings = timings
+        if res.cam_from_world is not None and res.gt_cam_from_world is not None:
+            res.error_t, res.error_r = pose_error(res.cam_from_world, res.gt_cam_from_world)
+        if res.status != LOST and res.num_matches:
+            ratio = res.num_inliers / res.num_matches
+            res.confidence = min(1.0, res.num_inliers / self.config.confident_inliers) * min(
+                1.0, ratio / 0.5
+            )
+        return res
+
+    # ------------------------------------------------------------------ fast path
+    def _track(
+        self,
+        feats: Any,
+        predicted: Rigid3,
+        camera: Camera,
+        res: LiveFrameResult,
+        timings: dict[str, float],
+    ) -> str:
+        """Try the fast path; on success fill ``res`` as tracked, else return why not."""
+        from locgui.methods.localize.pnp import absolute_pose
+
+        cfg = self.config
+        assert self.points is not None
+        px = camera.width / REFERENCE_WIDTH
+        with _timed(timings, "select"):
+            vis = self.points.visible(predicted, camera, cfg.max_view_angle, cfg.max_distance_ratio)
+        res.candidates = len(vis)
+        if len(vis) < cfg.min_track_inliers:
+            return f"tracking: only {len(vis)} map points in view of the predicted pose"
+        with _timed(timings, "match"):
+            m = guided_match(
+                feats.keypoints,
+                feats.descriptors,
+                vis.xy,
+                self.points.descriptors[vis.rows],
+                cfg.search_radius * px,
+                cfg.min_similarity,
+                cfg.ratio,
+            )
+        if len(m) < cfg.min_track_inliers:
+            return f"tracking: {len(m)} matches < {cfg.min_track_inliers}"
+        xy = feats.keypoints[m.kp].astype(np.float64)
+        xyz = self.points.xyz[vis.rows[m.point]]
+        with _timed(timings, "pnp"):
+            pnp = absolute_pose(xy, xyz, camera, cfg.ransac_threshold * px, seed=cfg.seed)
+        res.matched_xy, res.num_matches = xy, len(m)
+        if pnp is None:
+            return f"tracking: PnP found no pose from {len(m)} matches"
+        res.inliers, res.num_inliers = pnp.inliers, pnp.num_inliers
+        if pnp.num_inliers < cfg.min_track_inliers:
+            return f"tracking: {pnp.num_inliers} inliers < {cfg.min_track_inliers}"
+        if pnp.num_inliers < cfg.min_track_ratio * len(m):
+            return (
+                f"tracking: {pnp.num_inliers} inliers are under {100 * cfg.min_track_ratio:g}% "
+                f"of {len(m)} matches"
+            )
+        if self.motion.disagreement(pnp.cam_from_world, predicted).jump:
+            return "tracking: the tracked pose contradicts the motion prior"
+        res.cam_from_world, _ = self.motion.update(pnp.cam_from_world, res.timestamp)
+        res.measured, res.camera, res.status = pnp.cam_from_world, camera, TRACKED
+        res.reason = f"{pnp.num_inliers} inliers of {len(m)} matches to {len(vis)} map points"
+        self._pending = None
+        return ""
+
+    # ------------------------------------------------------------------ relocalization
+    def _relocalize(
+        self,
+        rgb: np.ndarray,
+        predicted: Rigid3 | None,
+        res: LiveFrameResult,
+        timings: dict[str, float],
+        track_reason: str,
+    ) -> None:
+        query = Query(res.name, rgb, self.fixed_camera, res.gt_cam_from_world)
+        with _timed(timings, "relocalize"):
+            result: LocalizationResult = self.localizer.localize(query, RunContext())
+        for stage, seconds in result.timings.items():
+            timings[f"reloc.{stage}"] = seconds
+        note = str(result.extras.get("intrinsics_note", ""))
+        if note:
+            self.intrinsics_note = note
+        m = result.matches_2d3d
+        if m is not None:
+            res.matched_xy, res.inliers, res.num_matches = m.query_xy, m.inliers, len(m)
+        res.num_inliers = result.num_inliers
+        prefix = f"{track_reason}; " if track_reason else ""
+        if not result.success or result.cam_from_world is None:
+            res.reason = f"{prefix}relocalization: {result.reason}"
+            return
+        pose = result.cam_from_world
+        verdict = self._judge(pose, result.num_inliers, predicted, res.timestamp)
+        if verdict:
+            res.reason = f"{prefix}{verdict}"
+            return
+        if predicted is not None and self.motion.disagreement(pose, predicted).jump:
+            self.motion.reset(pose, res.timestamp)
+            out, res.jumped = pose, True
+            dt, dr = pose_error(pose, predicted)
+            detail = f"; jump of {dt:.3g} {self.bundle.units} / {dr:.1f} deg from the track"
+        else:
+            out, _ = self.motion.update(pose, res.timestamp)
+            detail = ""
+        if self.fixed_camera is None and result.camera is not None:
+            self.camera = result.camera
+        res.cam_from_world, res.measured, res.camera = out, pose, result.camera
+        res.status = RELOCALIZED
+        res.reason = f"{prefix}relocalized by {self.method}: {result.reason}{detail}"
+
+    def _judge(self, pose: Rigid3, inliers: int, predicted: Rigid3 | None, t: float) -> str | None:
+        """None to accept a relocalized pose, else why it waits for confirmation."""
+        cfg = self.config
+        agrees_prior = predicted is not None and not self.motion.disagreement(pose, predicted).jump
+        if inliers >= cfg.strong_inliers or agrees_prior:
+            self._pending = None
+            return None
+        pending = self._pending
+        if pending is not None and t - pending[0] <= cfg.max_gap:
+            if not self.motion.disagreement(pose, pending[1]).jump:
+                self._pending = None
+                return None
+        self._pending = (t, pose)
+        where = "away from the track" if predicted is not None else "without a prior"
+        return (
+            f"weak relocalization ({inliers} inliers < {cfg.strong_inliers}) {where}: "
+            "waiting for a second frame to agree"
+        )
