@@ -79,14 +79,19 @@ def test_constant_velocity_prediction_is_exact_for_constant_motion() -> None:
 def test_smoothing_pulls_toward_the_prediction_but_a_jump_resets() -> None:
     model = MotionModel(jump_translation=0.1, jump_rotation_deg=5.0, smoothing=0.5)
     model.update(_pose(0.0), 0.0)
-    noisy = Rigid3(np.eye(3), [0.02, 0.0, 2.0])  # 2 cm off the static prediction
-    out, jumped = model.update(noisy, 0.1)
+    out, _ = model.update(_pose(0.1), 0.1)
+    assert out == _pose(0.1)  # no velocity yet: nothing to smooth toward
+    predicted = model.predict(0.2)
+    assert predicted is not None
+    noisy = Rigid3(predicted.rotation, predicted.translation + [0.02, 0.0, 0.0])  # 2 cm off
+    out, jumped = model.update(noisy, 0.2)
     assert not jumped
-    np.testing.assert_allclose(out.center, interpolate(_pose(0.0), noisy, 0.5).center)
+    assert out.allclose(interpolate(predicted, noisy, 0.5), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(out.center - noisy.center), 0.01, atol=1e-12)
     far = Rigid3(np.eye(3), [1.0, 0.0, 2.0])  # 1 unit away: a real jump is never smoothed
-    out, jumped = model.update(far, 0.2)
+    out, jumped = model.update(far, 0.3)
     assert jumped and out == far
-    assert model.predict(0.3) == far  # the velocity was reset with the history
+    assert model.predict(0.4) == far  # the velocity was reset with the history
 
 
 def test_guided_match_respects_radius_similarity_ratio_and_mutuality() -> None:

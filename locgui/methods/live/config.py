@@ -42,6 +42,10 @@ class TrackerConfig:
     min_track_ratio: float = param(
         0.2, "tracking: fewer inliers than this fraction of its matches falls back", 0.0, 1.0
     )
+    recheck_inliers: int = param(
+        60, "tracked poses with fewer inliers are re-checked by relocalization (the pose with "
+        "more inliers wins)", 6, 5000,
+    )  # fmt: skip
     strong_inliers: int = param(
         60, "a relocalization with at least this many inliers is trusted without a prior "
         "or a second agreeing frame", 6, 5000,

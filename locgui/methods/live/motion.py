@@ -113,7 +113,9 @@ class MotionModel:
         if self.disagreement(measured, predicted).jump:
             self.reset(measured, t)
             return measured, True
-        out = interpolate(predicted, measured, 1.0 - self.smoothing)
+        # Without a velocity yet, the prediction is only the last pose: do not drag toward it.
+        weight = 1.0 - self.smoothing if len(self._history) >= 2 else 1.0
+        out = interpolate(predicted, measured, weight)
         if self._history and t <= self._history[-1][0]:
             self._history[-1] = (t, out)
         else:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -29,23 +27,13 @@ from locgui.core.metrics import pose_error
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult, Query
 from locgui.methods.live.config import TrackerConfig
-from locgui.methods.live.mappoints import MapPoints, guided_match
+from locgui.methods.live.fastpath import Measurement, timed, track_against_points
+from locgui.methods.live.mappoints import MapPoints
 from locgui.methods.live.motion import MotionModel
 from locgui.methods.live.results import LOST, RELOCALIZED, TRACKED, LiveFrameResult
 from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
-
-REFERENCE_WIDTH = 640.0  # pixel settings of TrackerConfig are given at this image width
-
-
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
 class MemoExtractor:
@@ -155,21 +143,42 @@ class LiveTracker:
         res.image_size = (width, height)
         feats = None
         if self.extractor is not None:
-            with _timed(timings, "extract"):
+            with timed(timings, "extract"):
                 feats = self.extractor.extract(rgb)
             res.keypoints = feats.keypoints
         predicted = self.motion.predict(timestamp)
         camera = self.camera if self.camera is not None and self._fits(width, height) else None
-        track_reason = self.tracking_note
+        track, why = None, self.tracking_note
         if (
             feats is not None
             and self.points is not None
             and camera is not None
             and predicted is not None
         ):
-            track_reason = self._track(feats, predicted, camera, res, timings)
-        if res.status != TRACKED:
-            self._relocalize(rgb, predicted, res, timings, track_reason)
+            attempt = track_against_points(
+                self.points, feats, predicted, camera, self.config, timings
+            )
+            res.candidates, res.matched_xy, res.inliers = (
+                attempt.candidates, attempt.xy, attempt.inliers,
+            )  # fmt: skip
+            res.num_matches, res.num_inliers, why = (
+                attempt.num_matches, attempt.num_inliers, attempt.reason,
+            )  # fmt: skip
+            if attempt.pose is not None and self.motion.disagreement(attempt.pose, predicted).jump:
+                why = "tracking: the tracked pose contradicts the motion prior"
+            elif attempt.pose is not None:
+                track = attempt
+        recheck = self.config.recheck_inliers
+        if track is not None and track.num_inliers >= recheck:
+            self._accept_track(track, res)
+            return self._finish(res, timings, start)
+        floor = 0
+        if track is not None:  # weak: the full method gets a chance to do better
+            floor = track.num_inliers
+            why = f"tracking: {floor} inliers < {recheck}, checked by relocalization"
+        accepted, reloc_reason = self._relocalize(rgb, predicted, res, timings, why, floor)
+        if not accepted and track is not None:
+            self._accept_track(track, res, f" (relocalization did not do better: {reloc_reason})")
         return self._finish(res, timings, start)
 
     def _fits(self, width: int, height: int) -> bool:
@@ -192,60 +201,14 @@ class LiveTracker:
             )
         return res
 
-    # ------------------------------------------------------------------ fast path
-    def _track(
-        self,
-        feats: Any,
-        predicted: Rigid3,
-        camera: Camera,
-        res: LiveFrameResult,
-        timings: dict[str, float],
-    ) -> str:
-        """Try the fast path; on success fill ``res`` as tracked, else return why not."""
-        from locgui.methods.localize.pnp import absolute_pose
-
-        cfg = self.config
-        assert self.points is not None
-        px = camera.width / REFERENCE_WIDTH
-        with _timed(timings, "select"):
-            vis = self.points.visible(predicted, camera, cfg.max_view_angle, cfg.max_distance_ratio)
-        res.candidates = len(vis)
-        if len(vis) < cfg.min_track_inliers:
-            return f"tracking: only {len(vis)} map points in view of the predicted pose"
-        with _timed(timings, "match"):
-            m = guided_match(
-                feats.keypoints,
-                feats.descriptors,
-                vis.xy,
-                self.points.descriptors[vis.rows],
-                cfg.search_radius * px,
-                cfg.min_similarity,
-                cfg.ratio,
-            )
-        if len(m) < cfg.min_track_inliers:
-            return f"tracking: {len(m)} matches < {cfg.min_track_inliers}"
-        xy = feats.keypoints[m.kp].astype(np.float64)
-        xyz = self.points.xyz[vis.rows[m.point]]
-        with _timed(timings, "pnp"):
-            pnp = absolute_pose(xy, xyz, camera, cfg.ransac_threshold * px, seed=cfg.seed)
-        res.matched_xy, res.num_matches = xy, len(m)
-        if pnp is None:
-            return f"tracking: PnP found no pose from {len(m)} matches"
-        res.inliers, res.num_inliers = pnp.inliers, pnp.num_inliers
-        if pnp.num_inliers < cfg.min_track_inliers:
-            return f"tracking: {pnp.num_inliers} inliers < {cfg.min_track_inliers}"
-        if pnp.num_inliers < cfg.min_track_ratio * len(m):
-            return (
-                f"tracking: {pnp.num_inliers} inliers are under {100 * cfg.min_track_ratio:g}% "
-                f"of {len(m)} matches"
-            )
-        if self.motion.disagreement(pnp.cam_from_world, predicted).jump:
-            return "tracking: the tracked pose contradicts the motion prior"
-        res.cam_from_world, _ = self.motion.update(pnp.cam_from_world, res.timestamp)
-        res.measured, res.camera, res.status = pnp.cam_from_world, camera, TRACKED
-        res.reason = f"{pnp.num_inliers} inliers of {len(m)} matches to {len(vis)} map points"
+    def _accept_track(self, track: Measurement, res: LiveFrameResult, note: str = "") -> None:
+        assert track.pose is not None
+        res.cam_from_world, _ = self.motion.update(track.pose, res.timestamp)
+        res.measured, res.camera, res.status = track.pose, track.camera, TRACKED
+        res.matched_xy, res.inliers = track.xy, track.inliers
+        res.num_matches, res.num_inliers = track.num_matches, track.num_inliers
+        res.reason = f"{track.reason}{note}"
         self._pending = None
-        return ""
 
     # ------------------------------------------------------------------ relocalization
     def _relocalize(
@@ -255,9 +218,12 @@ class LiveTracker:
         res: LiveFrameResult,
         timings: dict[str, float],
         track_reason: str,
-    ) -> None:
+        floor: int = 0,
+    ) -> tuple[bool, str]:
+        """Relocalize with the method: (whether its pose was accepted into ``res``, why not).
+        A pose with at most ``floor`` inliers is not taken."""
         query = Query(res.name, rgb, self.fixed_camera, res.gt_cam_from_world)
-        with _timed(timings, "relocalize"):
+        with timed(timings, "relocalize"):
             result: LocalizationResult = self.localizer.localize(query, RunContext())
         for stage, seconds in result.timings.items():
             timings[f"reloc.{stage}"] = seconds
@@ -271,12 +237,14 @@ class LiveTracker:
         prefix = f"{track_reason}; " if track_reason else ""
         if not result.success or result.cam_from_world is None:
             res.reason = f"{prefix}relocalization: {result.reason}"
-            return
+            return False, result.reason
+        if result.num_inliers <= floor:
+            return False, f"{result.num_inliers} inliers"
         pose = result.cam_from_world
         verdict = self._judge(pose, result.num_inliers, predicted, res.timestamp)
         if verdict:
             res.reason = f"{prefix}{verdict}"
-            return
+            return False, verdict
         if predicted is not None and self.motion.disagreement(pose, predicted).jump:
             self.motion.reset(pose, res.timestamp)
             out, res.jumped = pose, True
@@ -290,6 +258,7 @@ class LiveTracker:
         res.cam_from_world, res.measured, res.camera = out, pose, result.camera
         res.status = RELOCALIZED
         res.reason = f"{prefix}relocalized by {self.method}: {result.reason}{detail}"
+        return True, ""
 
     def _judge(self, pose: Rigid3, inliers: int, predicted: Rigid3 | None, t: float) -> str | None:
         """None to accept a relocalized pose, else why it waits for confirmation."""
