@@ -76,6 +76,7 @@ def localize(
     Partial output: ``("method", name)`` before each method (the partials that follow belong
     to it), the method's own partials (e.g. ``"matches"``), then ``("result", result)``.
     """
+    leave_a_core_for_the_ui()
     query = request.query.load()
     results = []
     n = len(request.methods)
@@ -214,33 +215,14 @@ def _source_queries(bundle: Any, source: SceneMap) -> list[QuerySource]:
     return out
 
 
-def demo_root() -> Path:
-    """Where the demo scene and its map are cached: ``$XDG_CACHE_HOME/locgui/demo``."""
+def leave_a_core_for_the_ui() -> None:
+    """Let torch use every core but one, so the UI thread is never starved by a method."""
     import os
 
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "locgui" / "demo"
-
-
-def prepare_demo(root: Path, ctx: RunContext, preset: str = "demo") -> Path:
-    """Generate the synthetic demo scene and build its map on first use; returns the bundle.
-
-    Both steps write atomically, so an interrupted first run is resumed (or redone) on the
-    next one and never leaves a half-written scene or map that looks complete.
-    """
-    root = Path(root)
-    scene_dir, bundle_dir = root / "scene", root / "scene.locmap"
-    if is_bundle(bundle_dir):
-        return bundle_dir
-    if not (scene_dir / "locgui_scene.json").is_file():
-        from locgui.io.synth import generate
-
-        ctx.progress("generate", -1, "rendering the synthetic room (about a minute)")
-        root.mkdir(parents=True, exist_ok=True)
-        generate(scene_dir, preset=preset)
-    ctx.check_cancelled()
-    from locgui.methods.mapping.pipeline import build_map
-
-    ctx.progress("map", -1, "building the map (features, matching, triangulation)")
-    build_map(scene_dir, bundle_dir, ctx=ctx, overwrite=False)
-    return bundle_dir
+    try:
+        import torch
+    except ImportError:
+        return
+    n = max(1, (os.cpu_count() or 1) - 1)
+    if torch.get_num_threads() > n:
+        torch.set_num_threads(n)

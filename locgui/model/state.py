@@ -130,6 +130,11 @@ class AppState:
         else:
             part.extras[kind] = payload
         self.partials[(query, method)] = part
+        sel = self.selection.current
+        if sel.query == query and (
+            sel.method is None or sel.method not in self.results.get(query, {})
+        ):
+            self.selection.update("partial", method=method)
         self.partial_changed.emit(query, method, kind)
 
     def clear_results(self, query: str | None = None) -> None:

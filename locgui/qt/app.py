@@ -28,20 +28,36 @@ def make_app() -> QtWidgets.QApplication:
         QtWidgets.QApplication.setApplicationName("locgui")
         QtWidgets.QApplication.setOrganizationName("locgui")
         QtWidgets.QApplication.setApplicationVersion(locgui.__version__)
+        share_gl_contexts()
         app = QtWidgets.QApplication(sys.argv[:1])
     style.apply_theme(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
 
 
+def share_gl_contexts() -> None:
+    """Let every GL widget share resources: pyqtgraph caches its shader programs per class,
+    so a second 3D view (or a recreated one) needs its context to share with the first.
+    Must be called before the QApplication exists."""
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
 def wait_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
     """Run the event loop until ``predicate()`` holds or the timeout passes."""
+    if predicate():
+        return True
     deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.005)
-    return True
+    loop = QtCore.QEventLoop()
+    check = QtCore.QTimer(interval=5)
+
+    def on_check() -> None:
+        if predicate() or time.monotonic() > deadline:
+            loop.quit()
+
+    check.timeout.connect(on_check)
+    check.start()
+    loop.exec()
+    check.stop()
+    return bool(predicate())
 
 
 def wait_for(task: Task, timeout_s: float) -> Task:

@@ -17,7 +17,7 @@ from PySide6 import QtCore
 
 from locgui.core.errors import LocguiError
 from locgui.core.results import LocalizationResult
-from locgui.model import jobs
+from locgui.model import building, jobs
 from locgui.model.state import AppState
 from locgui.qt.workers import JobFn, Task, WorkerBridge
 
@@ -137,7 +137,9 @@ class Workbench(QtCore.QObject):
             device=str(state.settings["device"]),
         )
         job = functools.partial(jobs.localize, request, cache=self.localizers)
-        task = self.submit(job, "localize", f"localize {query.name}", executor=request.device)
+        # A newer request for the same query supersedes a pending one; other queries queue up.
+        kind = f"localize:{query.name}"
+        task = self.submit(job, kind, f"localize {query.name}", executor=request.device)
         current: dict[str, str] = {}
         task.partial.connect(functools.partial(self._on_localize_partial, query.name, current))
         task.finished.connect(lambda results: self.localized.emit(query.name, results))
@@ -188,10 +190,7 @@ class Workbench(QtCore.QObject):
         self, source: Path, out: Path, config: Any = None, open_when_done: bool = True
     ) -> Task:
         """Build a map bundle from ``source`` into ``out`` in the cpu worker, then open it."""
-        from locgui.methods.mapping.pipeline import build_map
-
-        def job(ctx: Any) -> Path:
-            return build_map(source, out, config, ctx).path
+        job = functools.partial(building.build_map_subprocess, Path(source), Path(out), config)
 
         task = self.submit(job, "build", f"build map {Path(out).name}", executor="cpu")
         if open_when_done:

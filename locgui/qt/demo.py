@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 
-from locgui.model import jobs
+from locgui.model import building
 from locgui.qt.map_dialog import task_progress_dialog
 from locgui.qt.workers import Task
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def offer_demo(window: MainWindow) -> None:
     """Ask whether to open the demo scene (first start without a scene)."""
-    ready = jobs.is_bundle(jobs.demo_root() / "scene.locmap")
+    ready = building.is_bundle(building.demo_root() / "scene.locmap")
     text = "No scene is open. Open the demo scene, a synthetic room with exact ground truth?" + (
         ""
         if ready
@@ -31,9 +31,12 @@ def offer_demo(window: MainWindow) -> None:
 def open_demo(window: MainWindow) -> Task:
     """Prepare the demo (with a progress dialog and Cancel) and open it."""
     bench = window.bench
-    root = jobs.demo_root()
+    root = building.demo_root()
     task = bench.submit(
-        functools.partial(jobs.prepare_demo, root), "demo", "prepare the demo scene", executor="cpu"
+        functools.partial(building.prepare_demo, root),
+        "demo",
+        "prepare the demo scene",
+        executor="cpu",
     )
     task_progress_dialog(window, "Demo scene", "Preparing the demo scene…", task)
     task.finished.connect(lambda bundle: bench.open_path(bundle))

@@ -33,7 +33,7 @@ ON_TOP = {
 
 SETTLE_MS = 150
 TARGET_FPS = 30.0
-MIN_BUDGET, MAX_BUDGET = 5_000, 2_000_000
+MIN_BUDGET, MAX_BUDGET = 20_000, 2_000_000
 
 
 class LodScatterItem(gl.GLScatterPlotItem):

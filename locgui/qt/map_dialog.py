@@ -60,7 +60,7 @@ def task_progress_dialog(
     parent: QtWidgets.QWidget, title: str, text: str, task: Task
 ) -> QtWidgets.QProgressDialog:
     """A window-modal progress dialog following ``task``; its Cancel cancels the task."""
-    dialog = QtWidgets.QProgressDialog(text, "Cancel", 0, 0, parent)
+    dialog = QtWidgets.QProgressDialog(text, "Cancel", 0, 1000, parent)
     dialog.setWindowTitle(title)
     dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
@@ -71,9 +71,8 @@ def task_progress_dialog(
 
 
 def _progress(dialog: QtWidgets.QProgressDialog, stage: str, fraction: float, msg: str) -> None:
-    if fraction < 0:
-        dialog.setRange(0, 0)
-    else:
-        dialog.setRange(0, 1000)
+    # Unknown fractions keep the bar where it is: Qt's "busy" animation repaints the whole
+    # window (and its GL view) ~25 times a second, stealing the UI thread's time.
+    if fraction >= 0:
         dialog.setValue(int(fraction * 1000))
     dialog.setLabelText(f"{stage}: {msg}" if msg else stage)

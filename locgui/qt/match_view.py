@@ -40,8 +40,11 @@ class MatchView(QtWidgets.QWidget):
         self._hover.timeout.connect(self._apply_hover)
         self._hover_xy: tuple[float, float] | None = None
         self.state.selection.changed.connect(self._on_selection)
-        self.state.results_changed.connect(lambda q, m: self.refresh())
-        self.state.partial_changed.connect(lambda q, m, k: self.refresh())
+        # Several model changes in one pass (a result, then the method it focuses) redraw once.
+        self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.state.results_changed.connect(self._on_results)
+        self.state.partial_changed.connect(lambda q, m, k: self._on_results(q, m))
         self.state.scene_changed.connect(self._on_scene)
 
     # ------------------------------------------------------------------ layout
@@ -126,10 +129,15 @@ class MatchView(QtWidgets.QWidget):
         if new.query != old.query:
             self._load_query()
         if (new.query, new.method) != (old.query, old.method):
-            self.refresh()
+            self._refresh_timer.start()
         elif new.image_id != old.image_id and new.source != "matches":
             self._show_db(new.image_id if self._has_matches_for(new.image_id) else self.db_image_id)
         self._draw_selection()
+
+    def _on_results(self, query: str | None, method: str | None) -> None:
+        sel = self.state.selection.current
+        if query is None or (query == sel.query and method in (None, sel.method)):
+            self._refresh_timer.start()
 
     def result(self) -> LocalizationResult | None:
         return self.state.result()
@@ -277,8 +285,7 @@ class MatchView(QtWidgets.QWidget):
             xs = np.stack([v.query_xy[m, 0], v.db_xy[m, 0] + off[0]], axis=1).ravel()
             ys = np.stack([v.query_xy[m, 1], v.db_xy[m, 1] + off[1]], axis=1).ravel()
             item.setData(xs, ys)
-        colors = style.error_colormap(v.error, limit)
-        self.keypoints.setData(pos=v.query_xy, brush=[pg.mkBrush(*c) for c in colors])
+        self.keypoints.setData(pos=v.query_xy, brush=style.error_brushes(v.error, limit))
         n_in = int(np.sum(vcats["inlier"]))
         self.readout.setText(
             f"{len(v)} of {len(t)} matches shown · {n_in} inliers · "

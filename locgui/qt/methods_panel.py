@@ -195,10 +195,9 @@ class MethodsPanel(QtWidgets.QWidget):
                     )
 
     def _on_progress(self, label: str, fraction: float, message: str) -> None:
-        if fraction < 0:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
+        # No "busy" animation for unknown fractions: it repaints the window (GL view included)
+        # continuously and steals the UI thread's time.
+        if fraction >= 0:
             self.progress.setValue(int(fraction * 1000))
         self.progress.setFormat(f"{label}: {message}" if message else label)
 

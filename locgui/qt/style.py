@@ -66,6 +66,23 @@ def error_colormap(errors: np.ndarray, max_error: float) -> np.ndarray:
     return out
 
 
+ERROR_BINS = 16
+_brush_cache: list = []
+
+
+def error_brushes(errors: np.ndarray, max_error: float) -> list:
+    """One shared QBrush per error bin (pyqtgraph renders one symbol per distinct brush)."""
+    import pyqtgraph as pg
+
+    if not _brush_cache:
+        centres = (np.arange(ERROR_BINS) + 0.5) / ERROR_BINS
+        colors = error_colormap(np.append(centres, np.nan), 1.0)
+        _brush_cache.extend(pg.mkBrush(*c) for c in colors)
+    t = np.nan_to_num(np.asarray(errors, float) / max(max_error, 1e-9), nan=-1.0)
+    idx = np.where(t < 0, ERROR_BINS, np.clip((t * ERROR_BINS).astype(int), 0, ERROR_BINS - 1))
+    return [_brush_cache[i] for i in idx]
+
+
 STYLESHEET = """
 QMainWindow, QDockWidget, QWidget { background: #1e2227; color: #d7dae0; }
 QDockWidget::title { background: #262b31; padding: 4px 8px; font-weight: 600; }

@@ -10,11 +10,13 @@ cancels everything and joins every thread.
 
 from __future__ import annotations
 
+import atexit
 import enum
 import logging
 import threading
 import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -180,6 +182,10 @@ class WorkerBridge(QtCore.QObject):
         self._executors: dict[str, _Executor] = {}
         self._active: list[Task] = []
         self._closed = False
+        self._joined = False
+        # No thread may outlive the interpreter: Qt aborts when a running QThread is destroyed
+        # (e.g. a script that raises before closing its window).
+        atexit.register(_shutdown_at_exit, weakref.ref(self))
 
     # ------------------------------------------------------------------ submitting
     def submit(
@@ -238,6 +244,8 @@ class WorkerBridge(QtCore.QObject):
         A job stuck in a long native call is waited for (a QThread must not be destroyed
         while running); the wait is logged every few seconds.
         """
+        if self._joined:
+            return True
         self._closed = True
         self.cancel_all()
         for ex in self._executors.values():
@@ -250,6 +258,7 @@ class WorkerBridge(QtCore.QObject):
                     return False
         for ex in self._executors.values():
             ex.event.disconnect(self._dispatch)
+        self._joined = True
         return True
 
     # ------------------------------------------------------------------ internals
@@ -297,3 +306,12 @@ class WorkerBridge(QtCore.QObject):
             self._active.remove(task)
         task.done.emit()
         self.task_done.emit(task)
+
+
+def _shutdown_at_exit(ref: weakref.ref[WorkerBridge]) -> None:
+    bridge = ref()
+    if bridge is not None:
+        try:
+            bridge.shutdown(timeout_s=30)
+        except RuntimeError:  # its Qt object is already gone: its threads were joined then
+            pass

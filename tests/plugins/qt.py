@@ -12,6 +12,13 @@ from locgui.core.results import LocalizationResult, Matches2D2D, Matches2D3D, Re
 from locgui.core.scene import SceneMap
 from locgui.model import events
 
+try:  # before pytest-qt creates the QApplication: GL views share shader programs
+    from PySide6 import QtCore
+
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+except ImportError:  # a Qt-free test run
+    pass
+
 OUTLIER_SHIFT = np.array([30.0, -40.0])  # pixels: outliers are displaced by exactly 50 px
 
 

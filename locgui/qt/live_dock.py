@@ -1,0 +1,300 @@
+"""The live relocalization dock: pick a source (webcam, video file, image folder + rate),
+intrinsics and a method; Start / Pause / Step / Stop / Record; see the live frame with its
+keypoints coloured by inlier status and a HUD (frames/s, per-stage latency, inliers, a
+pose-confidence gauge). The session runs on the dock's own thread; the UI only draws the
+newest update (no backlog), and ``pose_updated`` carries each pose and the trajectory so
+the 3D view can draw them (``attach_3d_view`` does that for ``Scene3DPanel``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from locgui.methods.live.config import TrackerConfig
+from locgui.methods.live.results import LiveFrameResult
+from locgui.methods.live.session import SessionOptions, open_session
+from locgui.qt import style
+from locgui.qt.image_view import ImageCanvas
+from locgui.qt.live_worker import LiveWorker, draw_live, hud_html
+from locgui.qt.param_panel import ParamPanel
+
+log = logging.getLogger(__name__)
+
+
+class LiveDock(QtWidgets.QDockWidget):
+    """The live relocalization dock.
+
+    Args:
+        bundle_provider: returns the open map bundle (or None when no map is open).
+        method_config: optional ``name -> config`` (the workbench's edited settings).
+
+    Signals:
+        pose_updated(result, centers, gt_centers): each localized or lost frame, with the
+            trajectory's camera centres (N, 3) and the ground truth's (M, 3).
+        run_finished(summary): a run ended (``LiveSummary``).
+    """
+
+    pose_updated = QtCore.Signal(object, object, object)
+    run_finished = QtCore.Signal(object)
+
+    def __init__(
+        self,
+        bundle_provider: Callable[[], Any],
+        parent: QtWidgets.QWidget | None = None,
+        method_config: Callable[[str], Any] | None = None,
+    ) -> None:
+        super().__init__("Live relocalization", parent)
+        self.setObjectName("dock.live")
+        self.bundle_provider = bundle_provider
+        self.method_config = method_config
+        self.worker: LiveWorker | None = None
+        self.record_path: Path | None = None
+        self.max_frames: int | None = None
+        self.last_summary: Any = None
+        self._build()
+        self._set_running(False)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        body = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        form = QtWidgets.QFormLayout()
+        self.kind = QtWidgets.QComboBox()
+        self.kind.addItems(["Video file", "Image folder", "Webcam"])
+        self.webcam = QtWidgets.QSpinBox(minimum=0, maximum=16)
+        self.path = QtWidgets.QLineEdit(placeholderText="video file or image folder")
+        browse = QtWidgets.QPushButton("…", maximumWidth=28)
+        browse.clicked.connect(self._browse_source)
+        row = QtWidgets.QHBoxLayout()
+        for w in (self.kind, self.webcam, self.path):
+            row.addWidget(w)
+        row.addWidget(browse)
+        form.addRow("Source", row)
+        self.rate = QtWidgets.QDoubleSpinBox(minimum=0.0, maximum=240.0, value=0.0, suffix=" fps")
+        self.rate.setSpecialValueText("own rate")
+        self.lockstep = QtWidgets.QCheckBox("every frame (no drops)")
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.rate)
+        row.addWidget(self.lockstep)
+        form.addRow("Rate", row)
+        self.intrinsics = QtWidgets.QComboBox()
+        self.intrinsics.addItems(["Auto (file beside the source, else the map's)",
+                                  "Calibration file", "Field-of-view guess"])  # fmt: skip
+        self.calib = QtWidgets.QLineEdit(placeholderText="OpenCV YAML, cameras.txt or .json")
+        self.fov = QtWidgets.QDoubleSpinBox(minimum=10, maximum=170, value=60, suffix=" deg")
+        row = QtWidgets.QHBoxLayout()
+        for w in (self.intrinsics, self.calib, self.fov):
+            row.addWidget(w)
+        form.addRow("Intrinsics", row)
+        self.method = QtWidgets.QComboBox()
+        from locgui.methods.registry import all_methods
+
+        self.method.addItems([s.name for s in all_methods()])
+        self.method.setCurrentText("sfm")
+        form.addRow("Method", self.method)
+        lay.addLayout(form)
+        self.tracking = ParamPanel(TrackerConfig())
+        box = QtWidgets.QGroupBox("Tracking settings", checkable=True, checked=False)
+        box.toggled.connect(self.tracking.setVisible)
+        QtWidgets.QVBoxLayout(box).addWidget(self.tracking)
+        self.tracking.setVisible(False)
+        lay.addWidget(box)
+        lay.addLayout(self._buttons())
+        self.canvas = ImageCanvas()
+        self.canvas.setMinimumHeight(180)
+        self.keypoints = pg.ScatterPlotItem(size=4, pen=None, pxMode=True)
+        self.canvas.view.addItem(self.keypoints)
+        lay.addWidget(self.canvas, 1)
+        self.gauge = QtWidgets.QProgressBar(minimum=0, maximum=100, format="confidence %p%")
+        self.hud = QtWidgets.QLabel(textFormat=QtCore.Qt.TextFormat.RichText, wordWrap=True)
+        self.status = style.shrinkable(QtWidgets.QLabel(objectName="muted", wordWrap=True))
+        for w in (self.gauge, self.hud, self.status):
+            lay.addWidget(w)
+        self.setWidget(body)
+
+    def _buttons(self) -> QtWidgets.QHBoxLayout:
+        row = QtWidgets.QHBoxLayout()
+        self.start_btn = QtWidgets.QPushButton("Start")
+        self.pause_btn = QtWidgets.QPushButton("Pause", checkable=True)
+        self.step_btn = QtWidgets.QPushButton("Step")
+        self.stop_btn = QtWidgets.QPushButton("Stop")
+        self.record_btn = QtWidgets.QPushButton("Record…", checkable=True)
+        self.record_btn.setToolTip("write the trajectory (TUM) and an annotated video beside it")
+        self.start_btn.clicked.connect(self.start)
+        self.pause_btn.toggled.connect(self.set_paused)
+        self.step_btn.clicked.connect(self.step)
+        self.stop_btn.clicked.connect(self.stop)
+        self.record_btn.toggled.connect(self._on_record)
+        for b in (self.start_btn, self.pause_btn, self.step_btn, self.stop_btn, self.record_btn):
+            row.addWidget(b)
+        return row
+
+    def _browse_source(self) -> None:
+        if self.kind.currentText() == "Image folder":
+            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Image folder")
+        else:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Video file")
+        if path:
+            self.path.setText(path)
+
+    def _on_record(self, on: bool) -> None:
+        if on and self.record_path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Record the trajectory (TUM)", "live_trajectory.txt"
+            )
+            self.record_path = Path(path) if path else None
+            if self.record_path is None:
+                self.record_btn.setChecked(False)
+        elif not on:
+            self.record_path = None
+
+    # ------------------------------------------------------------------ control
+    def source_spec(self) -> str:
+        if self.kind.currentText() == "Webcam":
+            return str(self.webcam.value())
+        return self.path.text().strip()
+
+    def session_options(self) -> SessionOptions:
+        """The options the controls describe (read on the UI thread, then frozen)."""
+        intrinsics = None
+        if self.intrinsics.currentIndex() == 1:
+            intrinsics = self.calib.text().strip() or None
+        elif self.intrinsics.currentIndex() == 2:
+            intrinsics = f"fov:{self.fov.value():g}"
+        method = self.method.currentText()
+        config = self.method_config(method) if self.method_config is not None else None
+        overrides = None
+        if config is not None:
+            import dataclasses
+
+            overrides = dataclasses.asdict(config)
+        record = self.record_path
+        return SessionOptions(
+            method=method,
+            method_overrides=overrides,
+            intrinsics=intrinsics,
+            rate=self.rate.value() or None,
+            lockstep=self.lockstep.isChecked(),
+            tracker=self.tracking.config(),
+            device="auto",
+            tum_path=record,
+            video_path=record.with_suffix(".mp4") if record is not None else None,
+        )
+
+    def start(self) -> None:
+        if self.worker is not None:
+            return
+        bundle = self.bundle_provider()
+        if bundle is None:
+            self._show_status("open a scene with a map bundle first", error=True)
+            return
+        source, options = self.source_spec(), self.session_options()
+        if not source:
+            self._show_status("choose a video file, an image folder or a webcam", error=True)
+            return
+        worker = LiveWorker(lambda: open_session(bundle, source, options), self.max_frames)
+        worker.updated.connect(self._on_update, QtCore.Qt.ConnectionType.QueuedConnection)
+        worker.ended.connect(self._on_ended, QtCore.Qt.ConnectionType.QueuedConnection)
+        worker.failed.connect(self._on_failed, QtCore.Qt.ConnectionType.QueuedConnection)
+        self.worker = worker
+        self._set_running(True)
+        self._show_status(f"starting {source} with {options.method}…")
+        worker.start()
+
+    def set_paused(self, paused: bool) -> None:
+        session = self.worker.session if self.worker is not None else None
+        if session is not None:
+            (session.pause if paused else session.resume)()
+
+    def step(self) -> None:
+        session = self.worker.session if self.worker is not None else None
+        if session is not None:
+            if not self.pause_btn.isChecked():
+                self.pause_btn.setChecked(True)
+            session.request_step()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop the run and join the worker thread (on quit). True when it stopped."""
+        worker = self.worker
+        if worker is None:
+            return True
+        worker.stop()
+        done = worker.wait(timeout_ms)
+        self._finish_worker()
+        return bool(done)
+
+    def _finish_worker(self) -> None:
+        worker, self.worker = self.worker, None  # late queued updates find no worker
+        if worker is not None:
+            worker.wait()
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_btn.setEnabled(not running)
+        for w in (self.pause_btn, self.step_btn, self.stop_btn):
+            w.setEnabled(running)
+        for w in (self.kind, self.webcam, self.path, self.rate, self.lockstep, self.intrinsics,
+                  self.calib, self.fov, self.method, self.tracking, self.record_btn):  # fmt: skip
+            w.setEnabled(not running)
+        if not running:
+            with QtCore.QSignalBlocker(self.pause_btn):
+                self.pause_btn.setChecked(False)
+
+    # ------------------------------------------------------------------ worker -> view
+    def _on_update(self) -> None:
+        update = self.worker.take() if self.worker is not None else None
+        if update is None:
+            return
+        r = update.result
+        self.canvas.set_image(update.rgb, autorange=self.canvas.image.image is None)
+        self._draw_keypoints(r)
+        self.gauge.setValue(round(100 * r.confidence))
+        self.hud.setText(hud_html(update))
+        self._show_status(f"{r.name}: {r.reason}")
+        self.pose_updated.emit(r, update.centers, update.gt_centers)
+
+    def _draw_keypoints(self, r: LiveFrameResult) -> None:
+        inl = np.asarray(r.inliers, bool)
+        xy = np.asarray(r.matched_xy, float).reshape(-1, 2)
+        if len(inl) != len(xy):
+            inl = np.zeros(len(xy), bool)
+        kp = np.asarray(r.keypoints, float).reshape(-1, 2)
+        pos = np.concatenate([kp, xy[~inl], xy[inl]])
+        colors = [style.NO_3D] * len(kp) + [style.OUTLIER] * int((~inl).sum())
+        colors += [style.INLIER] * int(inl.sum())
+        brushes = [pg.mkBrush(c) for c in colors]
+        self.keypoints.setData(pos=pos, brush=brushes, size=[3] * len(kp) + [6] * len(xy))
+
+    def _on_ended(self, summary: Any) -> None:
+        self.last_summary = summary
+        self._finish_worker()
+        self._show_status("; ".join(summary.lines()[:2]) + f" — stopped by {summary.stopped_by}")
+        self.run_finished.emit(summary)
+
+    def _on_failed(self, message: str) -> None:
+        self._finish_worker()
+        self._show_status(message, error=True)
+
+    def _show_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {style.OUTLIER}" if error else "")
+
+    # ------------------------------------------------------------------ 3D view
+    def attach_3d_view(self, view3d: Any) -> None:
+        """Draw the live camera, its trajectory and the ground truth in a ``Scene3DPanel``."""
+        self.pose_updated.connect(lambda r, c, g: draw_live(view3d, r, c, g))

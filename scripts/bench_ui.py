@@ -1,0 +1,246 @@
+"""UI responsiveness benchmark of the workbench (run under Xvfb or on a desktop).
+
+Prints:
+  1. the longest event-loop stall while a map build and localizations run in the workers
+     (a 5 ms timer probe; budget < 50 ms),
+  2. click-to-highlight latency: a click on a match in the match view until the 3D view has
+     drawn the highlighted point (budget < 100 ms),
+  3. 3D view frames/s while orbiting, at 100k and 1M points, with and without level of detail.
+
+Usage:
+  QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
+      .venv/bin/python scripts/bench_ui.py [--scene DIR] [--skip-stall] [--skip-fps]
+Without --scene the tiny synthetic scene is generated and mapped into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import locgui  # noqa: F401  (zlib before pycolmap)
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _gl_renderer(widget) -> str:
+    from OpenGL import GL
+
+    widget.makeCurrent()
+    try:
+        return GL.glGetString(GL.GL_RENDERER).decode()
+    finally:
+        widget.doneCurrent()
+
+
+class StallProbe:
+    """A 5 ms repeating timer; the longest gap between its ticks is the longest stall."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        from PySide6 import QtCore
+
+        self.interval = interval_ms / 1000
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QtCore.QTimer(interval=interval_ms)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+
+def prepare_scene(tmp: Path) -> tuple[Path, Path]:
+    from locgui.io.synth import generate
+    from locgui.methods.mapping.pipeline import build_map
+
+    scene = generate(tmp / "tiny", preset="tiny")
+    bundle = tmp / "tiny.locmap"
+    build_map(scene, bundle)
+    return scene, bundle
+
+
+def bench_stall(window, scene: Path, bundle: Path, tmp: Path) -> None:
+    from locgui.qt.app import wait_for, wait_until
+
+    bench, state = window.bench, window.state
+    wait_for(bench.open_path(bundle), 120)
+    wait_until(lambda: not bench.bridge.tasks(), 60)
+    probe = StallProbe()
+    probe.start()
+    t0 = time.perf_counter()
+    build = bench.build_map(scene, tmp / "again.locmap", open_when_done=False)
+    tasks = [build]
+    for name in list(state.queries)[:3]:
+        state.select_query(name)
+        task = bench.localize(["sfm"])
+        if task is not None:
+            tasks.append(task)
+    # Interact while the work runs: orbit the 3D view every 30 ms.
+    from PySide6 import QtCore
+
+    orbit = QtCore.QTimer(interval=30)
+    orbit.timeout.connect(lambda: window.view3d.gl.orbit(2, 0))
+    orbit.start()
+    wait_until(lambda: all(t.state.done for t in tasks), 600)
+    orbit.stop()
+    probe.stop()
+    gaps = np.array(probe.gaps) * 1000
+    for t in tasks:
+        took = t.times["done"] - t.times.get("started", t.times["done"])
+        print(
+            f"  {t.label}: {t.state.value} in {took:.1f} s" + (f" ({t.error})" if t.error else "")
+        )
+    print(
+        f"event-loop stall during map build + 3 localizations ({time.perf_counter() - t0:.1f} s):"
+        f" max {gaps.max():.1f} ms, p99 {np.percentile(gaps, 99):.1f} ms, "
+        f"median {np.median(gaps):.1f} ms  (budget < 50 ms)"
+    )
+
+
+def bench_click(window, n: int = 20) -> None:
+    from PySide6 import QtCore
+    from PySide6.QtTest import QTest
+
+    from locgui.qt.app import wait_until
+
+    state, mv, gl = window.state, window.matches, window.view3d.gl
+    if state.result() is None or len(mv.visible) == 0:
+        print("click-to-highlight: no matches shown (localization failed?)")
+        return
+    wait_until(lambda: mv.query_rgb is not None, 20)
+    rows = np.flatnonzero(mv.visible.m3d_index >= 0)
+    rng = np.random.default_rng(0)
+    lat = []
+    for row in rng.choice(rows, size=min(n, len(rows)), replace=False):
+        x, y = mv.visible.query_xy[row]
+        pos = mv.canvas.from_canvas(float(x), float(y))
+        swapped: list[float] = []
+        conn = gl.frameSwapped.connect(lambda s=swapped: s.append(time.perf_counter()))
+        t0 = time.perf_counter()
+        QTest.mouseClick(mv.canvas.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
+        ok = wait_until(lambda s=swapped: bool(s), 2.0)
+        gl.frameSwapped.disconnect(conn)
+        if ok and state.selection.current.match_index == int(mv.visible.m3d_index[row]):
+            lat.append((swapped[0] - t0) * 1000)
+        wait_until(lambda: False, 0.25)  # let the full-density frame land
+    if lat:
+        print(
+            f"click-to-highlight (match view click -> 3D frame drawn), {len(lat)} clicks: "
+            f"median {statistics.median(lat):.1f} ms, max {max(lat):.1f} ms  (budget < 100 ms)"
+        )
+
+
+def bench_fps(n_points: int, lod: bool, seconds: float = 3.0) -> tuple[float, int]:
+    from locgui.core.pose import Rigid3
+    from locgui.qt.app import wait_until
+    from locgui.qt.gl_scene import SceneGLWidget
+
+    w = SceneGLWidget()
+    w.resize(1000, 700)
+    w.show()
+    rng = np.random.default_rng(0)
+    xyz = rng.normal(size=(n_points, 3)) * [4.0, 3.0, 1.0]
+    rgb = rng.integers(0, 255, size=(n_points, 3), dtype=np.uint8)
+    w.set_frame(Rigid3.identity())
+    w.set_points(xyz, rgb, np.arange(n_points))
+    w.set_point_size(2.0)
+    w.lod_enabled = lod
+    w.fit(np.array([-8.0, -6, -2]), np.array([8.0, 6, 2]))
+    wait_until(lambda: False, 1.0)  # upload, settle
+    frames: list[float] = []
+
+    def on_swap() -> None:
+        frames.append(time.perf_counter())
+        w.orbit(1.0, 0.0)
+
+    w.frameSwapped.connect(on_swap)
+    w.orbit(1.0, 0.0)
+    wait_until(lambda: False, 1.0)  # warm-up (and LOD budget adaptation)
+    start = len(frames)
+    wait_until(lambda: False, seconds)
+    got = frames[start:]
+    fps = (len(got) - 1) / (got[-1] - got[0]) if len(got) > 1 else 0.0
+    budget = w.lod_budget
+    w.frameSwapped.disconnect(on_swap)
+    w.close()
+    w.deleteLater()
+    return fps, budget
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scene", help="a scene folder with a sibling .locmap bundle")
+    parser.add_argument("--skip-stall", action="store_true")
+    parser.add_argument("--skip-fps", action="store_true")
+    args = parser.parse_args()
+    from PySide6 import QtCore
+
+    from locgui.qt.app import make_app, wait_until
+    from locgui.qt.main_window import MainWindow
+
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+    except ImportError:
+        pass
+    app = make_app()
+    print(f"machine: {_machine()}")
+    tmp = Path(tempfile.mkdtemp(prefix="locgui-bench-"))
+    settings = QtCore.QSettings(str(tmp / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    window.resize(1600, 1000)
+    window.show()
+    wait_until(lambda: False, 0.5)
+    print(f"GL renderer: {_gl_renderer(window.view3d.gl)}  platform: {app.platformName()}")
+    if not args.skip_stall:
+        if args.scene:
+            scene = Path(args.scene)
+            bundle = scene.with_name(scene.name + ".locmap")
+        else:
+            print("preparing the tiny synthetic scene and its map ...", flush=True)
+            scene, bundle = prepare_scene(tmp)
+        bench_stall(window, scene, bundle, tmp)
+        bench_click(window)
+    window.close()
+    if not args.skip_fps:
+        for n in (100_000, 1_000_000):
+            for lod in (False, True):
+                fps, budget = bench_fps(n, lod)
+                extra = f" (moving: {budget:,} points drawn)" if lod else ""
+                state = "on " if lod else "off"
+                print(f"3D orbit, {n:>9,} points, LOD {state}: {fps:5.1f} frames/s{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
