@@ -74,7 +74,7 @@ class LiveDock(QtWidgets.QDockWidget):
         self.kind.addItems(["Video file", "Image folder", "Webcam"])
         self.webcam = QtWidgets.QSpinBox(minimum=0, maximum=16)
         self.path = QtWidgets.QLineEdit(placeholderText="video file or image folder")
-        browse = QtWidgets.QPushButton("…", maximumWidth=28)
+        self.browse = browse = QtWidgets.QPushButton("…", maximumWidth=28)
         browse.clicked.connect(self._browse_source)
         row = QtWidgets.QHBoxLayout()
         for w in (self.kind, self.webcam, self.path):
@@ -122,6 +122,18 @@ class LiveDock(QtWidgets.QDockWidget):
         for w in (self.gauge, self.hud, self.status):
             lay.addWidget(w)
         self.setWidget(body)
+        self.kind.currentIndexChanged.connect(self._sync_fields)
+        self.intrinsics.currentIndexChanged.connect(self._sync_fields)
+        self._sync_fields()
+
+    def _sync_fields(self) -> None:
+        """Show only the fields the chosen source and intrinsics kinds use."""
+        webcam = self.kind.currentText() == "Webcam"
+        self.webcam.setVisible(webcam)
+        self.path.setVisible(not webcam)
+        self.browse.setVisible(not webcam)
+        self.calib.setVisible(self.intrinsics.currentIndex() == 1)
+        self.fov.setVisible(self.intrinsics.currentIndex() == 2)
 
     def _buttons(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
