@@ -100,3 +100,13 @@ def test_observations_are_the_point_track(tiny_scene):
             im.cam_from_world.apply(tiny_scene.points.xyz[row])
         )
         assert np.linalg.norm(uv[0] - o.xy) < 2.0
+
+
+def test_floor_grid_uses_a_round_step():
+    assert geometry.nice_step(10.0) == 1.0 and geometry.nice_step(23.0) == 2.0
+    assert geometry.nice_step(0.4) == pytest.approx(0.05)
+    segs = geometry.floor_grid(np.array([-0.9, -0.4, -1.0]), np.array([0.9, 0.4, 2.0]), -1.0)
+    np.testing.assert_allclose(segs[:, 2], -1.0)
+    xs = np.unique(segs[0::2, 0][segs[0::2, 1] == segs[0::2, 1].min()])
+    np.testing.assert_allclose(np.diff(xs), 0.2)  # span 1.8 -> step 0.2
+    assert segs[:, 0].min() <= -0.9 and segs[:, 0].max() >= 0.9

@@ -54,8 +54,8 @@ def frustums_segments(cameras: list[Camera], poses: list[Rigid3], depth: float) 
 
 
 def default_frustum_depth(scene: SceneMap) -> float:
-    """A frustum depth that reads well: the median spacing of neighbouring cameras, kept
-    between 5% and 12% of the scene radius."""
+    """A frustum depth that reads well: 1.5x the median spacing of neighbouring cameras, kept
+    between 8% and 20% of the scene radius."""
     ids = scene.posed_ids()
     radius = scene.scene_radius()
     if len(ids) < 2:
@@ -66,7 +66,7 @@ def default_frustum_depth(scene: SceneMap) -> float:
     spacing = float(np.median(d.min(axis=1)))
     if not np.isfinite(spacing) or spacing <= 0:
         return 0.1 * radius
-    return float(np.clip(spacing, 0.05 * radius, 0.12 * radius))
+    return float(np.clip(1.5 * spacing, 0.08 * radius, 0.2 * radius))
 
 
 def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -137,3 +137,21 @@ def pick_nearest(
     d2[~valid] = np.inf
     i = int(np.argmin(d2))
     return i if d2[i] <= radius * radius else None
+
+
+def nice_step(span: float, target_lines: int = 10) -> float:
+    """A 1-2-5 x 10^k step giving about ``target_lines`` lines over ``span``."""
+    raw = max(span, 1e-9) / target_lines
+    base = 10 ** np.floor(np.log10(raw))
+    return float(min((m * base for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw)))
+
+
+def floor_grid(lo: np.ndarray, hi: np.ndarray, z: float) -> np.ndarray:
+    """(2K, 3) segment endpoints of a square grid covering [lo, hi] in x and y at height z
+    (display frame), on a 1-2-5 step."""
+    step = nice_step(float(max(hi[0] - lo[0], hi[1] - lo[1])))
+    x0, x1 = np.floor(lo[0] / step) * step, np.ceil(hi[0] / step) * step
+    y0, y1 = np.floor(lo[1] / step) * step, np.ceil(hi[1] / step) * step
+    segs = [[[x, y0, z], [x, y1, z]] for x in np.arange(x0, x1 + step / 2, step)]
+    segs += [[[x0, y, z], [x1, y, z]] for y in np.arange(y0, y1 + step / 2, step)]
+    return np.asarray(segs, float).reshape(-1, 3)

@@ -6,7 +6,7 @@ from typing import Any
 
 from locgui.model.events import Signal
 
-LAYERS = ("points", "cameras", "ground_truth", "estimates", "trajectories", "links")
+LAYERS = ("points", "cameras", "ground_truth", "estimates", "trajectories", "links", "grid")
 """Toggleable layers of the 3D view."""
 
 DEFAULTS: dict[str, Any] = {

@@ -123,11 +123,15 @@ class SceneGLWidget(gl.GLViewWidget):
         layer: str = "",
         mode: str = "lines",
         on_top: bool = False,
+        display: bool = False,
     ) -> gl.GLLinePlotItem:
-        """Create or update a line item; ``segments`` are world points (pairs for "lines")."""
+        """Create or update a line item; ``segments`` are world points (pairs for "lines"),
+        or display-frame points with ``display=True``."""
         item = self._item(name, layer, lambda: gl.GLLinePlotItem(glOptions="opaque"))
         item.setGLOptions(ON_TOP if on_top else "opaque")
-        pos = self.to_display(segments) if len(segments) else np.zeros((0, 3), np.float32)
+        pos = np.zeros((0, 3), np.float32)
+        if len(segments):
+            pos = np.asarray(segments, np.float32) if display else self.to_display(segments)
         item.setData(pos=pos, color=color, width=width, mode=mode, antialias=False)
         item.setVisible(len(pos) > 0 and layer not in self._hidden_layers)
         return item

@@ -37,13 +37,14 @@ class Shortlist(QtWidgets.QTableWidget):
         self.setToolTip("Retrieval shortlist: pick an image to see its matches")
         self._ids: list[object] = []
         self._matches: list[int] = []
+        self._inliers: list[int] = []
         self.verticalHeader().setDefaultSectionSize(22)
         self.itemSelectionChanged.connect(self._on_pick)
 
     def set_result(self, result: LocalizationResult | None, names: dict[int, str] | None) -> None:
         with QtCore.QSignalBlocker(self):
             self.setRowCount(0)
-            self._ids, self._matches = [], []
+            self._ids, self._matches, self._inliers = [], [], []
             if result is None:
                 return
             counts = match_counts(result)
@@ -76,13 +77,17 @@ class Shortlist(QtWidgets.QTableWidget):
             self.setItem(row, col, item)
         self._ids.append(key)
         self._matches.append(matches)
+        self._inliers.append(inliers)
 
     def first_id(self) -> int | None:
-        """The best retrieved image that has matches, else None (query-only view)."""
+        """The image with the most inliers (then matches, then rank), else None (query only)."""
+        best, best_key = None, (0, 0)
         for row, key in enumerate(self._ids):
-            if isinstance(key, int) and self._matches[row] > 0:
-                return key
-        return None
+            if isinstance(key, int):
+                score = (self._inliers[row], self._matches[row])
+                if score > best_key:
+                    best, best_key = key, score
+        return best
 
     def mark(self, image_id: int | None) -> None:
         """Select the row of ``image_id`` (None: the "all matches" row) without emitting."""
@@ -125,7 +130,8 @@ class ErrorHistogram(pg.PlotWidget):
     def set_errors(self, errors: np.ndarray, inliers: np.ndarray, limit: float) -> None:
         errors = np.asarray(errors, float)
         ok = np.isfinite(errors)
-        top = max(float(limit) * 2, float(np.percentile(errors[ok], 95)) if ok.any() else 1.0)
+        # Up to 4x the filter threshold; larger errors pile up in the last bin.
+        top = max(float(limit) * 4, 1.0)
         edges = np.linspace(0, top, 41)
         clipped = np.minimum(errors[ok], top)
         inl = np.asarray(inliers, bool)[ok]

@@ -19,7 +19,7 @@ from locgui.qt.controller import Workbench
 from locgui.qt.image_view import ImageCanvas, pixel_readout
 from locgui.qt.match_side import ErrorHistogram, Shortlist
 
-GAP = 16.0  # canvas units between the query and the database image
+GAP = 12.0  # canvas units between the query and the database image
 
 
 class MatchView(QtWidgets.QWidget):
@@ -53,7 +53,9 @@ class MatchView(QtWidgets.QWidget):
         self.db_item = pg.ImageItem(axisOrder="row-major")
         self.canvas.view.addItem(self.db_item)
         self.lines = {
-            k: pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(c, width=1.2))
+            k: pg.PlotCurveItem(
+                connect="pairs", pen=pg.mkPen(QtGui.QColor(c).lighter(100), width=1.0)
+            )
             for k, c in (
                 ("no3d", style.NO_3D),
                 ("outlier", style.OUTLIER),
@@ -61,7 +63,14 @@ class MatchView(QtWidgets.QWidget):
             )
         }
         for item in self.lines.values():
+            item.setOpacity(0.55)  # the images stay readable under hundreds of lines
             self.canvas.view.addItem(item)
+        self.labels = [
+            pg.TextItem(anchor=(0, 0), color="#e8eaed", fill=pg.mkBrush(0, 0, 0, 150))
+            for _ in range(2)
+        ]
+        for label in self.labels:
+            self.canvas.view.addItem(label)
         self.keypoints = pg.ScatterPlotItem(size=5, pen=None)
         self.canvas.view.addItem(self.keypoints)
         self.sel_line = pg.PlotCurveItem(pen=pg.mkPen(style.SELECTION, width=3))
@@ -211,6 +220,7 @@ class MatchView(QtWidgets.QWidget):
         )
         self.db_rgb = None
         self.db_item.clear()
+        self._place_labels()
         if image_id is not None and scene is not None and scene.image_dir is not None:
             self.bench.load_image(
                 scene.image_path(image_id),
@@ -232,6 +242,20 @@ class MatchView(QtWidgets.QWidget):
             h, w = self.db_rgb.shape[:2]
             dx, dy = self.db_offset()
             self.db_item.setRect(QtCore.QRectF(dx, dy, w, h))
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        scene, query = self.state.scene, self.state.current_query
+        dx, dy = self.db_offset()
+        db_name = ""
+        if scene is not None and self.db_image_id in scene.images:
+            db_name = scene.images[self.db_image_id].name  # type: ignore[index]
+        self.labels[0].setText(
+            f"query · {query.name}" if query and self.query_rgb is not None else ""
+        )
+        self.labels[0].setPos(0, 0)
+        self.labels[1].setText(f"database · {db_name}" if self.db_rgb is not None else "")
+        self.labels[1].setPos(dx, dy)
 
     def db_offset(self) -> np.ndarray:
         """(2,) canvas offset of the database image: beside the query, or below it when the

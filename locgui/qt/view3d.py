@@ -25,6 +25,7 @@ LAYER_TITLES = {
     "estimates": "Estimates",
     "trajectories": "Trajectories",
     "links": "Matches and selection",
+    "grid": "Floor grid",
 }
 
 
@@ -35,7 +36,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.state = state
         self.gl = SceneGLWidget(self)
-        self.frustum_depth = 1.0
+        self.base_frustum_depth = 1.0
         self._build_ui()
         self.gl.point_picked.connect(lambda pid: state.select_point(pid, source="3d"))
         self.gl.camera_picked.connect(self._on_camera_picked)
@@ -51,11 +52,19 @@ class Scene3DPanel(QtWidgets.QWidget):
         bar = QtWidgets.QToolBar(self)
         bar.addAction("Fit", self.fit).setToolTip("Fit the scene in the view (F)")
         bar.addSeparator()
-        bar.addWidget(QtWidgets.QLabel(" Point size "))
+        bar.addWidget(QtWidgets.QLabel(" Points "))
         self.point_size = QtWidgets.QDoubleSpinBox(minimum=1.0, maximum=20.0, singleStep=0.5)
         self.point_size.setValue(float(self.state.settings["point_size"]))
+        self.point_size.setToolTip("Point size in pixels")
+        self.point_size.setFixedWidth(64)
         self.point_size.valueChanged.connect(lambda v: self.state.settings.set("point_size", v))
         bar.addWidget(self.point_size)
+        bar.addWidget(QtWidgets.QLabel(" Cameras "))
+        self.camera_size = QtWidgets.QDoubleSpinBox(minimum=0.1, maximum=10.0, singleStep=0.25)
+        self.camera_size.setToolTip("Size of the camera frustums (x the automatic size)")
+        self.camera_size.setFixedWidth(64)
+        self.camera_size.valueChanged.connect(lambda v: self.state.settings.set("frustum_scale", v))
+        bar.addWidget(self.camera_size)
         self.lod = QtWidgets.QCheckBox("LOD")
         self.lod.setToolTip(
             "Level of detail: draw a sample of the cloud while the camera moves, "
@@ -105,20 +114,50 @@ class Scene3DPanel(QtWidgets.QWidget):
             self.info.setText("")
             return
         self.gl.set_frame(geometry.display_frame(scene))
-        self.frustum_depth = geometry.default_frustum_depth(scene)
+        self.base_frustum_depth = geometry.default_frustum_depth(scene)
         pts = scene.points
         self.gl.set_points(pts.xyz, pts.rgb, pts.ids)
+        db = self._draw_cameras()
+        self.gl.set_pickable_cameras(db, scene.camera_centers(db))
+        self.info.setText(f"{len(pts):,} points · {len(db)} cameras · units: {scene.units}")
+        self._draw_grid()
+        self._on_results(None, None)
+        self.fit()
+
+    @property
+    def frustum_depth(self) -> float:
+        """Depth of drawn frustums in map units (automatic size x the "camera size" setting)."""
+        return self.base_frustum_depth * float(self.state.settings["frustum_scale"])
+
+    def _draw_cameras(self) -> list[int]:
+        scene = self.state.scene
+        assert scene is not None
         db = [i for i in scene.split_ids("train") if scene.images[i].cam_from_world is not None]
         segs = geometry.frustums_segments(
             [scene.camera_of(i) for i in db],
             [scene.images[i].cam_from_world for i in db],  # type: ignore[misc]
-            self.frustum_depth * self.state.settings["frustum_scale"],
+            self.frustum_depth,
         )
         self.gl.set_lines("db_cameras", segs, style.rgba(style.DB_CAMERA, 0.9), 1.0, "cameras")
-        self.gl.set_pickable_cameras(db, scene.camera_centers(db))
-        self.info.setText(f"{len(pts):,} points · {len(db)} cameras · units: {scene.units}")
-        self._on_results(None, None)
-        self.fit()
+        return db
+
+    def _draw_grid(self) -> None:
+        scene = self.state.scene
+        if scene is None:
+            return
+        parts = [self.gl.to_display(scene.points.xyz)] if len(scene.points) else []
+        if scene.posed_ids():
+            parts.append(self.gl.to_display(scene.camera_centers()))
+        if not parts:
+            return
+        pts = np.concatenate(parts)
+        lo, hi = np.percentile(pts, 2, axis=0), np.percentile(pts, 98, axis=0)
+        grid = geometry.floor_grid(lo, hi, float(lo[2]))
+        self.gl.set_lines("grid", grid, (0.55, 0.6, 0.66, 0.35), 1.0, "grid", display=True)
+        self.gl.item("grid").setGLOptions("translucent")
+        self.grid_step = geometry.nice_step(float(max(hi[0] - lo[0], hi[1] - lo[1])))
+        unit = "m" if scene.units == "metres" else "units"
+        self.info.setText(self.info.text() + f" · grid {self.grid_step:g} {unit}")
 
     def _on_results(self, query: str | None, method: str | None) -> None:
         if self.state.scene is None:
@@ -135,16 +174,22 @@ class Scene3DPanel(QtWidgets.QWidget):
         self._draw_links()
 
     def _on_setting(self, key: str, value: object) -> None:
-        if key == "frustum_scale":
-            self._on_scene()
+        if key == "frustum_scale" and self.state.scene is not None:
+            self._draw_cameras()
+            self._on_results(None, None)
         self._apply_settings()
 
     def _apply_settings(self) -> None:
         s = self.state.settings
         self.gl.set_point_size(float(s["point_size"]))
         self.gl.lod_enabled = bool(s["lod"])
-        with QtCore.QSignalBlocker(self.point_size), QtCore.QSignalBlocker(self.lod):
+        with (
+            QtCore.QSignalBlocker(self.point_size),
+            QtCore.QSignalBlocker(self.lod),
+            QtCore.QSignalBlocker(self.camera_size),
+        ):
             self.point_size.setValue(float(s["point_size"]))
+            self.camera_size.setValue(float(s["frustum_scale"]))
             self.lod.setChecked(bool(s["lod"]))
         for layer, act in self.layer_actions.items():
             with QtCore.QSignalBlocker(act):
