@@ -126,3 +126,21 @@ def test_decode_rejects_wrong_width_and_empty_range():
         decode(np.zeros((3, 6)), f, 0.0, 1.0)
     with pytest.raises(ValueError, match="empty search range"):
         decode(encode(np.zeros(3), f), f, 1.0, 0.0)
+
+
+def test_weighted_inverse_ignores_an_unpredictable_frequency():
+    """Eq. 19 with pair amplitudes: a garbage finest frequency misleads the plain inverse, not
+    the one that weights it down."""
+    f = frequency_set(6).frequencies()
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-4.0, 4.0, 5000)
+    y = encode(x, f) + rng.normal(0.0, 0.02, (len(x), 12))
+    y[:, 10:12] = rng.normal(size=(len(x), 2))  # f_6: no information
+    plain = np.abs(decode(y, f, -4.0, 4.0) - x)
+    w = np.array([1, 1, 1, 1, 1, 0.002])
+    weighted = np.abs(decode(y, f, -4.0, 4.0, weights=w) - x)
+    dropped = np.abs(decode(y, f, -4.0, 4.0, weights=np.r_[np.ones(5), 0.0]) - x)
+    assert np.median(plain) > 0.03
+    assert np.median(weighted) < 0.01 and np.median(dropped) < 0.01
+    with pytest.raises(ValueError, match="weights"):
+        decode(y, f, -4.0, 4.0, weights=np.zeros(6))

@@ -239,6 +239,7 @@ def decode(
     newton_iters: int = 3,
     candidates: int = 3,
     chunk_elems: int = 1 << 17,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """psi^-1 over the search range [lo, hi] (eq. 15-20).
 
@@ -250,6 +251,10 @@ def decode(
         candidates: roots of S' re-scored with the exact S (the linear model of S' between
             probes ranks nearly-aliased minima wrongly over ranges of kilometres).
         chunk_elems: bound on probes x values held in memory at once.
+        weights: (F,) optional magnitudes given to the normalized pairs: the amplitudes
+            sqrt(y_2i-1^2 + y_2i^2) of eq. 19, i.e. a weighted least-squares inverse. None is
+            the paper's case (all 1); frequencies of weight 0 are left out (and no longer set
+            the probe step).
     Returns:
         (...,) float64 decoded values.
     """
@@ -260,6 +265,8 @@ def decode(
     if not hi >= lo:
         raise ValueError(f"empty search range [{lo}, {hi}]")
     flat = normalize_pairs(y.reshape(-1, y.shape[-1]))
+    if weights is not None:
+        flat, freqs = _apply_weights(flat, freqs, np.asarray(weights, np.float64))
     t, psi, dpsi, step = _probe_matrices(freqs, float(lo), float(hi))
     psi, dpsi = psi.astype(np.float32), dpsi.astype(np.float32)
     per_chunk = max(1, chunk_elems // len(t))
@@ -271,21 +278,43 @@ def decode(
     return out.reshape(y.shape[:-1])
 
 
+def _apply_weights(
+    y: np.ndarray, freqs: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each normalized pair by its weight and drop the frequencies of weight 0."""
+    if weights.shape != freqs.shape or (weights < 0).any() or not (weights > 0).any():
+        raise ValueError(f"weights must be {freqs.shape} non-negative, not all 0: {weights}")
+    keep = weights > 0
+    pairs = y.reshape(len(y), -1, 2)[:, keep] * weights[keep][:, None]
+    return pairs.reshape(len(y), -1), freqs[keep]
+
+
 def decode_points(
     y: np.ndarray,
     freqs: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     newton_iters: int = 3,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """phi^-1: (..., 6F) encodings -> (..., 3) points, axis by axis over [lo, hi] (3,) each."""
+    """phi^-1: (..., 6F) encodings -> (..., 3) points, axis by axis over [lo, hi] (3,) each.
+
+    ``weights``: optional (3, F) per-axis frequency weights (see ``decode``).
+    """
     freqs = np.asarray(freqs, np.float64)
     y = np.asarray(y)
     width = 2 * len(freqs)
     if y.shape[-1] != 3 * width:
         raise ValueError(f"point encoding has {y.shape[-1]} values, expected {3 * width}")
     axes = [
-        decode(y[..., k * width : (k + 1) * width], freqs, lo[k], hi[k], newton_iters)
+        decode(
+            y[..., k * width : (k + 1) * width],
+            freqs,
+            lo[k],
+            hi[k],
+            newton_iters,
+            weights=None if weights is None else np.asarray(weights)[k],
+        )  # fmt: skip
         for k in range(3)
     ]
     return np.stack(axes, axis=-1)

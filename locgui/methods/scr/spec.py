@@ -1,0 +1,27 @@
+"""Registry spec of the scene coordinate regression localizer (light module: names only)."""
+
+from __future__ import annotations
+
+from locgui.methods.registry import MethodSpec
+
+SPECS = [
+    MethodSpec(
+        name="scr",
+        title="Scene coordinate regression (SACReg cosine encoding)",
+        family="scene coordinate regression",
+        config="locgui.methods.scr.config:ScrConfig",
+        factory="locgui.methods.scr.localizer:ScrLocalizer",
+        requires=("scr",),
+        presets={
+            "fast": {"max_correspondences": 1024},
+            "accurate": {"max_correspondences": 8192, "keep_fraction": 0.5},
+        },
+        test_config={"max_correspondences": 1024},
+        paper=(
+            "SACReg (scene-agnostic, transformer over database images) is not available; "
+            "locgui trains a per-scene head on frozen XFeat features that regresses the paper's "
+            "cosine point encoding with its confidence loss, inverts it by probing (eq. 15-20), "
+            "keeps the 50% most confident pixels and runs PnP-RANSAC + refinement"
+        ),
+    ),
+]

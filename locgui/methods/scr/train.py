@@ -1,0 +1,368 @@
+"""``train_scr``: fit the per-scene SCR head on a map's mapping images.
+
+Loss (paper eq. 4-5): ``tau * |phi(v) - y_hat| - log(tau)`` per cell, where ``y_hat`` has its
+(cos, sin) pairs L2-normalized and ``tau = 1 + exp(raw) > 1`` is the predicted confidence; with
+``encoding="xyz"`` the L1 is on raw coordinates (the paper's d = 3 baseline). The head is trained
+with Adam on random cells of the buffer, one-cycle learning rate (warm-up then cosine decay).
+
+Progress goes through ``ctx.progress``; ``ctx.check_cancelled`` is honoured at every step, and a
+cancelled run still stores its last completed step (``metrics.completed = false``) so that
+``resume=True`` continues it. Checkpoints are also stored every minute while training.
+
+Import this module only where torch is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from locgui.core.errors import Cancelled, MethodError
+from locgui.core.scene import SceneMap
+from locgui.methods.scr import checkpoint as ckpt
+from locgui.methods.scr.buffer import PixelBuffer, build_buffer
+from locgui.methods.scr.config import ENCODINGS, ScrTrainConfig
+from locgui.methods.scr.encoding import decode_points, encode_points_torch, frequency_set
+from locgui.methods.scr.network import ScrHead, XFeatBackbone, confidence, input_dim, shape_output
+from locgui.methods.scr.store import CheckpointStore, SavedRun, open_store
+from locgui.runtime.context import RunContext, resolve_device
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SECONDS = 60.0
+SCHEDULE_FIELDS = ("epochs", "batch_size", "learning_rate", "log_every")
+NORM_WEIGHT = 1e-3
+
+
+@dataclass
+class TrainState:
+    """Mutable state of one training run."""
+
+    step: int
+    total: int
+    losses: list[tuple[int, float, float]] = field(default_factory=list)  # step, loss, L1
+    seconds: float = 0.0
+
+
+def train_scr(
+    source: Any,
+    config: ScrTrainConfig | None = None,
+    ctx: RunContext | None = None,
+    *,
+    device: str = "auto",
+    resume: bool = False,
+    out_dir: str | Path | None = None,
+) -> Path:
+    """Train the SCR head and store it as checkpoint "scr".
+
+    Args:
+        source: a ``MapBundle`` (or its path): the checkpoint is added to it (capability
+            "scr"); or a ``SceneMap`` with ``out_dir`` where the checkpoint files go.
+        config: training settings. With ``resume``, the model and data settings come from the
+            stored checkpoint and only the schedule (epochs, batch size, learning rate) from
+            ``config`` when given.
+        ctx: progress and cancellation.
+        device: "auto", "cpu" or "cuda".
+        resume: continue the stored checkpoint (an unfinished run finishes its schedule; a
+            finished one trains ``epochs`` more).
+    Returns:
+        The checkpoint folder.
+    """
+    ctx = ctx or RunContext()
+    store = open_store(source, out_dir)
+    scene = store.scene
+    dev = resolve_device(device)
+    saved = store.load_for_resume(dev) if resume else None
+    cfg = _effective_config(config, saved)
+    _check_config(cfg)
+    torch.manual_seed(cfg.seed)
+    started = time.perf_counter()
+    ids = ckpt.training_image_ids(scene)
+    if not ids:
+        raise MethodError("SCR training needs posed mapping images; this map has none")
+    backbone = XFeatBackbone().to(dev)
+    buffer = build_buffer(scene, ids, cfg, backbone, dev, ctx)
+    buffer_seconds = time.perf_counter() - started
+    meta = saved.meta if saved else _model_meta(cfg, buffer, scene)
+    head = ScrHead(meta.in_dim, meta.out_dim, meta.width, meta.blocks).to(dev)
+    optimizer = torch.optim.Adam(head.parameters(), lr=cfg.learning_rate)
+    total = _steps(cfg, len(buffer))
+    state = TrainState(0, total)
+    head.set_input_statistics(buffer.inputs[torch.randperm(len(buffer))[:100_000].to(dev)])
+    if saved is not None:
+        state = _restore(saved, head, optimizer, total)
+    runner = _Runner(head, optimizer, buffer, meta, cfg, dev, ctx, store, scene, state)
+    runner.metrics_base = {"buffer_seconds": round(buffer_seconds, 2)}
+    return runner.run()
+
+
+# ---------------------------------------------------------------------------- setup
+def _effective_config(config: ScrTrainConfig | None, saved: SavedRun | None) -> ScrTrainConfig:
+    if saved is None:
+        return config or ScrTrainConfig()
+    if config is None:
+        return saved.train
+    return replace(saved.train, **{k: getattr(config, k) for k in SCHEDULE_FIELDS})
+
+
+def _check_config(cfg: ScrTrainConfig) -> None:
+    if cfg.encoding not in ENCODINGS:
+        raise MethodError(f"scr: unknown encoding {cfg.encoding!r} (use {' or '.join(ENCODINGS)})")
+    try:
+        frequency_set(cfg.frequencies)
+    except ValueError as exc:
+        raise MethodError(f"scr: {exc}") from exc
+
+
+def _model_meta(cfg: ScrTrainConfig, buffer: PixelBuffer, scene: SceneMap) -> ckpt.ModelMeta:
+    pts = buffer.targets.cpu().numpy()
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    fs = frequency_set(cfg.frequencies)
+    return ckpt.ModelMeta(
+        encoding=cfg.encoding,
+        f1=fs.f1,
+        gamma=fs.gamma,
+        frequencies=fs.count,
+        unit_scale=_unit_scale(cfg, pts, scene),
+        search_lo=lo.tolist(),
+        search_hi=hi.tolist(),
+        in_dim=input_dim(cfg.colour),
+        out_dim=fs.dim if cfg.encoding == "cosine" else 3,
+        width=cfg.head_width,
+        blocks=cfg.head_blocks,
+        colour=cfg.colour,
+        max_side=cfg.max_side,
+    )
+
+
+def _unit_scale(cfg: ScrTrainConfig, pts: np.ndarray, scene: SceneMap) -> float:
+    """Metres per map unit: as configured; 1 for metric maps; else the scene spans ~10 m."""
+    if cfg.unit_scale > 0:
+        return float(cfg.unit_scale)
+    if scene.units == "metres":
+        return 1.0
+    extent = float(np.max(np.percentile(pts, 98, axis=0) - np.percentile(pts, 2, axis=0)))
+    return 10.0 / extent if extent > 0 else 1.0
+
+
+def _steps(cfg: ScrTrainConfig, cells: int) -> int:
+    return max(1, math.ceil(cfg.epochs * cells / cfg.batch_size))
+
+
+def _restore(
+    saved: SavedRun, head: ScrHead, optimizer: torch.optim.Optimizer, total: int
+) -> TrainState:
+    head.load_state_dict(saved.weights)
+    if saved.optimizer is not None:
+        optimizer.load_state_dict(saved.optimizer)
+    if saved.step < saved.total:  # unfinished: finish its schedule
+        return TrainState(saved.step, saved.total, list(saved.losses), saved.seconds)
+    log.info("scr: the stored run is complete; training %d more steps", total)
+    return TrainState(0, total, [], saved.seconds)
+
+
+def one_cycle(step: int, total: int, peak: float, warmup: float = 0.1) -> float:
+    """Learning rate: linear warm-up from peak/25 over ``warmup`` of the run, cosine to ~0."""
+    w = max(1, int(total * warmup))
+    if step < w:
+        return peak * (0.04 + 0.96 * step / w)
+    t = (step - w) / max(1, total - w)
+    return peak * (0.5 * (1 + math.cos(math.pi * min(1.0, t))) * 0.999 + 0.001)
+
+
+# ---------------------------------------------------------------------------- loop
+def cell_loss(
+    y: torch.Tensor, raw: torch.Tensor, targets: torch.Tensor, meta: ckpt.ModelMeta
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, mean L1) for (N, out_dim) outputs, (N,) raw confidences, (N, 3) map-unit targets."""
+    v = targets * meta.unit_scale
+    y_shaped = shape_output(y, meta.encoding)
+    if meta.encoding == "cosine":
+        freqs = torch.as_tensor(meta.freqs(), dtype=torch.float64, device=v.device)
+        target = encode_points_torch(v.double(), freqs).to(y.dtype)
+    else:
+        target = v.to(y.dtype)
+    l1 = (y_shaped - target).abs().sum(dim=-1)
+    tau = confidence(raw)
+    loss = (tau * l1 - torch.log(tau)).mean()
+    if meta.encoding == "cosine":
+        # The loss only sees the pairs' directions; keep their raw norms near 1 so that the
+        # normalization stays well conditioned (otherwise nothing holds the norms up).
+        norms = y.reshape(*y.shape[:-1], -1, 2).norm(dim=-1)
+        loss = loss + NORM_WEIGHT * ((norms - 1.0) ** 2).mean()
+    return loss, l1.mean()
+
+
+class _Runner:
+    def __init__(
+        self,
+        head: ScrHead,
+        optimizer: torch.optim.Optimizer,
+        buffer: PixelBuffer,
+        meta: ckpt.ModelMeta,
+        cfg: ScrTrainConfig,
+        device: str,
+        ctx: RunContext,
+        store: CheckpointStore,
+        scene: SceneMap,
+        state: TrainState,
+    ) -> None:
+        self.head, self.optimizer, self.buffer, self.meta = head, optimizer, buffer, meta
+        self.cfg, self.device, self.ctx, self.store, self.scene = cfg, device, ctx, store, scene
+        self.state = state
+        self.metrics_base: dict[str, Any] = {}
+
+    def run(self) -> Path:
+        st, cfg = self.state, self.cfg
+        gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + st.step)
+        last_save = time.perf_counter()
+        window: list[tuple[float, float]] = []
+        t0 = time.perf_counter() - st.seconds
+        try:
+            while st.step < st.total:
+                self.ctx.check_cancelled()
+                window.append(self._step(gen))
+                st.step += 1
+                st.seconds = time.perf_counter() - t0
+                if st.step % cfg.log_every == 0 or st.step == st.total:
+                    self._report(window)
+                    window = []
+                if time.perf_counter() - last_save > CHECKPOINT_SECONDS and st.step < st.total:
+                    self._save(completed=False)
+                    last_save = time.perf_counter()
+        except (Cancelled, KeyboardInterrupt):
+            log.info("scr training cancelled at step %d/%d; storing it", st.step, st.total)
+            if st.step > 0:
+                self._save(completed=False)
+            raise
+        return self._save(completed=True)
+
+    def _step(self, gen: torch.Generator) -> tuple[float, float]:
+        st, cfg = self.state, self.cfg
+        for group in self.optimizer.param_groups:
+            group["lr"] = one_cycle(st.step, st.total, cfg.learning_rate)
+        idx = torch.randint(0, len(self.buffer), (cfg.batch_size,), generator=gen)
+        idx = idx.to(self.device)
+        y, raw = self.head(self.buffer.inputs[idx].float())
+        loss, l1 = cell_loss(y, raw, self.buffer.targets[idx], self.meta)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach()), float(l1.detach())
+
+    def _report(self, window: list[tuple[float, float]]) -> None:
+        st = self.state
+        loss, l1 = (float(np.mean([w[k] for w in window])) for k in (0, 1))
+        st.losses.append((st.step, round(loss, 5), round(l1, 5)))
+        epoch = st.step * self.cfg.batch_size / len(self.buffer)
+        self.ctx.progress(
+            "scr training",
+            st.step / st.total,
+            f"step {st.step}/{st.total} epoch {epoch:.2f} loss {loss:.4f} L1 {l1:.4f}",
+        )
+
+    def _save(self, completed: bool) -> Path:
+        metrics = {
+            **self.metrics_base,
+            "completed": completed,
+            "step": self.state.step,
+            "total_steps": self.state.total,
+            "train_seconds": round(self.state.seconds, 2),
+            "cells": len(self.buffer),
+            "images": self.buffer.images,
+            "supervision": self.buffer.supervision,
+            "device": self.device,
+            "loss_curve": _thin(self.state.losses, 200),
+            **evaluate_buffer(self.head, self.buffer, self.meta),
+        }
+        config = ckpt.checkpoint_config(self.cfg, self.meta, self.scene)
+        train_state = {
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.state.step,
+            "total": self.state.total,
+            "seconds": self.state.seconds,
+            "losses": torch.tensor(self.state.losses, dtype=torch.float64).reshape(-1, 3),
+        }
+        return self.store.save(self.head.state_dict(), train_state, config, metrics)
+
+
+def _thin(rows: list[tuple[int, float, float]], n: int) -> list[list[float]]:
+    if len(rows) <= n:
+        return [list(r) for r in rows]
+    keep = np.unique(np.linspace(0, len(rows) - 1, n).round().astype(int))
+    return [list(rows[i]) for i in keep]
+
+
+@torch.no_grad()
+def evaluate_buffer(
+    head: ScrHead, buffer: PixelBuffer, meta: ckpt.ModelMeta, max_cells: int = 20000
+) -> dict[str, Any]:
+    """Fit the inverse's frequency weights, then the median scene-coordinate error (map units)
+    on cells of the un-augmented mapping images. Sets ``meta.frequency_weights``."""
+    rows = torch.nonzero(buffer.original).flatten()
+    if len(rows) > max_cells:
+        pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(0))[:max_cells]
+        rows = rows[pick.to(rows.device)]
+    was_training = head.training
+    head.eval()
+    y, raw = head(buffer.inputs[rows].float())
+    head.train(was_training)
+    y_np = shape_output(y, meta.encoding).cpu().numpy()
+    truth = buffer.targets[rows].cpu().numpy()
+    if meta.encoding == "cosine":
+        w = frequency_weights(y_np, truth * meta.unit_scale, meta.freqs())
+        meta.frequency_weights = np.round(w, 4).tolist()
+    err = np.linalg.norm(predicted_xyz(y_np, meta) - truth, axis=1)
+    tau = confidence(raw).cpu().numpy()
+    top = err[tau >= np.median(tau)]
+    return {
+        "train_median_error": round(float(np.median(err)), 5),
+        "train_median_error_top50": round(float(np.median(top)), 5),
+        "train_error_units": "map units",
+        "frequency_weights": meta.frequency_weights,
+    }
+
+
+def frequency_weights(y: np.ndarray, v: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """(3, F) inverse-variance weights of each axis' frequencies for the inverse (max 1).
+
+    Args:
+        y: (N, 6F) predicted encodings (pairs normalized).
+        v: (N, 3) true coordinates, network units.
+    With angle errors eps_i of variance s_i^2, the least-squares inverse is the maximum
+    likelihood estimate when pair i is weighted by 1 / s_i^2 (eq. 19's amplitudes). The paper's
+    network predicts every frequency well and weights them equally; a small per-scene head
+    cannot predict the finest ones, whose errors spread over the circle (s^2 ~ pi^2 / 3): they
+    get a weight near 0 instead of creating false minima. Pairs adding under 1e-3 of the
+    largest w_i f_i^2 (position information) are dropped (weight 0).
+    """
+    pairs = y.reshape(len(y), 3, len(freqs), 2)
+    pred = np.arctan2(pairs[..., 1], pairs[..., 0])
+    err = np.angle(np.exp(1j * (pred - v[:, :, None] * freqs)))
+    var = np.maximum(np.mean(err**2, axis=0), 1e-8)  # (3, F)
+    w = var.min(axis=1, keepdims=True) / var
+    info = w * freqs**2  # curvature of S each pair contributes (position information)
+    return np.where(info < 1e-3 * info.max(axis=1, keepdims=True), 0.0, w)
+
+
+def predicted_xyz(y: np.ndarray, meta: ckpt.ModelMeta, margin: float = 0.1) -> np.ndarray:
+    """(..., out_dim) network outputs -> (..., 3) world coordinates, map units.
+
+    The cosine inverse searches the training coordinates' range widened by ``margin`` of its
+    extent on each side (eq. 16's B for a per-scene model: the union over all mapping images),
+    with the frequency weights measured at training time.
+    """
+    if meta.encoding == "xyz":
+        return np.asarray(y, np.float64) / meta.unit_scale
+    lo, hi = np.asarray(meta.search_lo), np.asarray(meta.search_hi)
+    pad = margin * (hi - lo)
+    s = meta.unit_scale
+    w = None if meta.frequency_weights is None else np.asarray(meta.frequency_weights)
+    return decode_points(y, meta.freqs(), (lo - pad) * s, (hi + pad) * s, weights=w) / s
