@@ -160,9 +160,11 @@ def test_a_crashing_method_reaches_the_notification_area(
     state = main_window.state
     _show(main_window, qtbot, tiny_scene)
     state.bundle = SimpleNamespace(scene=tiny_scene, capabilities=set())
-    task = main_window.bench.localize(["crash", "echo"])
-    qtbot.waitUntil(lambda: task.state.done, timeout=WAIT_MS)
+    state.settings.set("methods", ["crash", "echo"])
+    main_window.activateWindow()
+    qtbot.keyClick(main_window.view3d.gl, QtCore.Qt.Key.Key_Return)  # Enter localizes
     query = state.selection.current.query
+    qtbot.waitUntil(lambda: len(state.results.get(query, {})) == 2, timeout=WAIT_MS)
     assert set(state.results[query]) == {"crash", "echo"}
     assert state.results[query]["echo"].success  # the crash did not stop the next method
     errors = state.notifications.errors()
@@ -242,3 +244,83 @@ def test_localize_a_query_through_the_ui(main_window, qtbot, tiny_bundle_dir, ti
     )
     assert main_window.results.item(0, 1).text() == "✓ success"
     assert main_window.matches.shortlist.rowCount() >= 2  # "all" + the retrieved images
+
+
+def test_exports_result_json_and_session_poses(main_window, qtbot, tiny_scene, tmp_path):
+    import json
+
+    from locgui.io.poses import read_poses
+    from locgui.qt import export
+
+    results = []
+    for k in range(2):
+        qid, db = tiny_scene.split_ids("test")[k], tiny_scene.split_ids("train")[k]
+        results.append(exact_result(tiny_scene, qid, db))
+    _show(main_window, qtbot, tiny_scene, results[0])
+    main_window.state.set_result(results[1])
+    doc_path = export.save_result_json(
+        main_window.state, tmp_path / "r.json", results[0].query_name
+    )
+    doc = json.loads(doc_path.read_text())
+    assert doc["query"] == results[0].query_name and len(doc["results"]) == 1
+    entry = doc["results"][0]
+    assert entry["method"] == "sfm" and entry["num_inliers"] == results[0].num_inliers
+    assert entry["error_translation"] == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(
+        entry["cam_from_world"]["rotation"], results[0].cam_from_world.rotation
+    )
+    for fmt in ("tum", "colmap"):
+        n = export.save_session_poses(main_window.state, "sfm", tmp_path / f"p.{fmt}", fmt)
+        names, poses = read_poses(tmp_path / f"p.{fmt}", fmt)
+        assert n == 2 and names == [r.query_name for r in results]
+        for pose, r in zip(poses, results, strict=True):
+            assert pose.allclose(r.cam_from_world, atol=1e-9)
+    # The whole window and one view as PNG (offscreen: the GL view itself is blank here).
+    out = export.save_screenshot(main_window.results, tmp_path / "results.png")
+    from PySide6 import QtGui
+
+    img = QtGui.QImage(str(out))
+    assert (img.width(), img.height()) == (
+        main_window.results.width(),
+        main_window.results.height(),
+    )
+
+
+def test_keyboard_shortcuts(main_window):
+    shortcuts = {
+        a.text().replace("&", ""): {s.toString() for s in a.shortcuts()}
+        for a in main_window.actions()
+    }
+    assert {"Return", "Enter"} <= shortcuts["Localize current query"]
+    assert shortcuts["Cancel"] == {"Esc"}
+    assert shortcuts["Fit scene"] == {"F"}
+    assert shortcuts["Open scene…"] == {"Ctrl+O"}
+    assert shortcuts["Screenshot of the window…"] == {"Ctrl+S"}
+
+
+def test_scene_coordinate_overlay(main_window, qtbot, tiny_scene):
+    from locgui.core.results import SceneCoordinates
+
+    qid, db = tiny_scene.split_ids("test")[2], tiny_scene.split_ids("train")[2]
+    result = exact_result(tiny_scene, qid, db, method="scrlike")
+    step = 8
+    ys, xs = np.mgrid[0:240:step, 0:320:step] + step / 2  # prediction centres, COLMAP pixels
+    xy = np.stack([xs, ys], axis=-1).astype(float)
+    conf = xs / 320.0  # confidence grows to the right
+    gt = np.zeros(xy.shape[:2] + (3,))
+    pred = gt.copy()
+    pred[..., 0] = ys / 240.0  # coordinate error grows downwards (map units)
+    result.scene_coordinates = SceneCoordinates(xy, pred, conf, gt)
+    _show(main_window, qtbot, tiny_scene, result)
+    qtbot.waitUntil(lambda: not main_window.matches._refresh_timer.isActive(), timeout=WAIT_MS)
+    ov = main_window.matches.overlay
+    assert ov.combo.isEnabled() and ov.combo.currentText() == "confidence"
+    np.testing.assert_allclose(ov.values, conf)
+    rect = ov.item.mapRectToParent(ov.item.boundingRect())
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((0, 0, 320, 240))
+    ov.combo.setCurrentText("coordinate error")
+    np.testing.assert_allclose(ov.values, ys / 240.0)
+    # A result without dense predictions hides it.
+    main_window.state.set_result(exact_result(tiny_scene, qid, db, method="scrlike"))
+    qtbot.waitUntil(lambda: not main_window.matches._refresh_timer.isActive(), timeout=WAIT_MS)
+    assert ov.values is None and not ov.item.isVisible() and not ov.combo.isEnabled()

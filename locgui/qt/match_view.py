@@ -18,6 +18,7 @@ from locgui.qt import style
 from locgui.qt.controller import Workbench
 from locgui.qt.image_view import ImageCanvas, pixel_readout
 from locgui.qt.match_side import ErrorHistogram, Shortlist
+from locgui.qt.overlays import SceneCoordinateOverlay
 
 GAP = 12.0  # canvas units between the query and the database image
 
@@ -97,6 +98,8 @@ class MatchView(QtWidgets.QWidget):
             box.toggled.connect(lambda _: self._apply_filter())
             controls.addWidget(box)
             self.fate_boxes[key] = box
+        self.overlay = SceneCoordinateOverlay(self.canvas.view, self)
+        controls.addWidget(self.overlay.combo)
         controls.addWidget(QtWidgets.QLabel("  max error"))
         controls.addWidget(self.max_err)
         controls.addWidget(self.max_err_label)
@@ -155,6 +158,7 @@ class MatchView(QtWidgets.QWidget):
         """Redraw for the focused result (query + method from the selection)."""
         result = self.result()
         sel = self.state.selection.current
+        self.overlay.show_result(result)
         if result is None:
             self.title.setText(f"{sel.query or 'No query'}: localize it to see matches")
             self.shortlist.set_result(None, None)
