@@ -85,7 +85,9 @@ class MatchView(QtWidgets.QWidget):
 
         self.title = QtWidgets.QLabel("Localize a query to see its matches", objectName="heading")
         self.max_err = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=1, maximum=100)
-        self.max_err.setFixedWidth(140)
+        self.max_err.setMinimumWidth(60)
+        self.max_err.setMaximumWidth(140)
+        self.max_err.setToolTip("Hide matches with a larger reprojection error (pixels)")
         self.max_err.setValue(int(self.state.settings["max_reproj_error"]))
         self.max_err.valueChanged.connect(self._on_max_err)
         self.max_err_label = QtWidgets.QLabel()
@@ -100,7 +102,7 @@ class MatchView(QtWidgets.QWidget):
             self.fate_boxes[key] = box
         self.overlay = SceneCoordinateOverlay(self.canvas.view, self)
         controls.addWidget(self.overlay.combo)
-        controls.addWidget(QtWidgets.QLabel("  max error"))
+        controls.addWidget(QtWidgets.QLabel(" err ≤"))
         controls.addWidget(self.max_err)
         controls.addWidget(self.max_err_label)
         controls.addStretch(1)
@@ -116,7 +118,7 @@ class MatchView(QtWidgets.QWidget):
         self.shortlist.image_chosen.connect(self._on_image_chosen)
         self.histogram = ErrorHistogram()
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        right.setMinimumWidth(260)
+        right.setMinimumWidth(220)
         right.addWidget(self.shortlist)
         right.addWidget(self.histogram)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)

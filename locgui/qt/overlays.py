@@ -45,6 +45,10 @@ class SceneCoordinateOverlay(QtCore.QObject):
         view.addItem(self.item)
         self.combo = QtWidgets.QComboBox()
         self.combo.addItems(list(MODES))
+        self.combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(6)
         self.combo.setToolTip("Overlay of dense predictions (scene coordinate regression)")
         self.combo.currentTextChanged.connect(lambda _: self._draw())
         self.sc: SceneCoordinates | None = None
