@@ -120,6 +120,20 @@ def test_clicking_a_match_highlights_its_3d_point(main_window, qtbot, tiny_scene
     # The match view draws the selected match between its two ends.
     line_x, _ = mv.sel_line.getData()
     assert line_x[0] == pytest.approx(x)
+    # Hovering another match links it too (throttled).
+    other = 20
+    hx, hy = mv.visible.query_xy[other]
+    qtbot.mouseMove(mv.canvas.viewport(), mv.canvas.from_canvas(float(hx), float(hy)))
+    expected = int(mv.visible.m3d_index[other])
+    qtbot.waitUntil(
+        lambda: main_window.state.selection.current.match_index == expected, timeout=2000
+    )
+    hovered_pid = int(result.matches_2d3d.point3D_ids[expected])
+    np.testing.assert_allclose(
+        gl.item("sel_point").pos,
+        gl.to_display(linking.point_xyz(tiny_scene, hovered_pid)),
+        atol=1e-5,
+    )
 
 
 def test_picking_in_3d_selects_the_point_and_its_match(main_window, qtbot, tiny_scene):
@@ -324,3 +338,12 @@ def test_scene_coordinate_overlay(main_window, qtbot, tiny_scene):
     main_window.state.set_result(exact_result(tiny_scene, qid, db, method="scrlike"))
     qtbot.waitUntil(lambda: not main_window.matches._refresh_timer.isActive(), timeout=WAIT_MS)
     assert ov.values is None and not ov.item.isVisible() and not ov.combo.isEnabled()
+
+
+def test_opening_a_bad_folder_is_reported_not_fatal(main_window, qtbot, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a scene")
+    task = main_window.bench.open_path(tmp_path)
+    qtbot.waitUntil(lambda: task.state.done, timeout=WAIT_MS)
+    errors = main_window.state.notifications.errors()
+    assert len(errors) == 1 and errors[0].message.startswith(f"open {tmp_path.name}: ")
+    assert main_window.state.scene is None and main_window.isVisible()
