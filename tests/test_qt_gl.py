@@ -96,8 +96,11 @@ def test_level_of_detail_while_the_camera_moves(view, qtbot):
     view.lod_budget = 10_000
     view.fit(np.full(3, -3.0), np.full(3, 3.0))
     assert view.moving and view.cloud.draw_count == 10_000
-    qtbot.waitUntil(lambda: not view.moving, timeout=2000)
-    assert view.cloud.draw_count is None  # full density once still
+    counts: list[int | None] = []
+    view.frameSwapped.connect(lambda: counts.append(view.cloud.draw_count))
+    qtbot.waitUntil(lambda: not view.moving and view.cloud.draw_count is None, timeout=5000)
+    # Once still it refines 10k -> 40k -> 160k -> all, one frame each.
+    assert [c for c in counts if c is not None][-2:] == [40_000, 160_000]
     view.orbit(5, 0)
     assert view.moving and view.cloud.draw_count is not None
     view.lod_enabled = False

@@ -5,7 +5,8 @@ is +z, the scene centre is the origin. Callers pass world coordinates.
 
 Level of detail: points are stored in a random order, so the first k of them are a uniform
 sample. While the camera moves only the first ``budget`` are drawn; ~150 ms after it stops
-the full cloud is drawn. The budget adapts to the measured frame rate while moving.
+the view refines (4x more points per frame) up to the full cloud. The budget adapts to the
+measured frame rate while moving.
 """
 
 from __future__ import annotations
@@ -231,14 +232,35 @@ class SceneGLWidget(gl.GLViewWidget):
                 self._frame_times.clear()
             self.moving = True
             self.cloud.draw_count = self.lod_budget
-        self._settle.start()
+            self._settle.start()
+        else:
+            self.moving = False
+            self.cloud.draw_count = None
 
     def _on_settled(self) -> None:
+        """The camera stopped: refine towards full density, 4x more points per frame, so a
+        slow full frame comes last and a new move interrupts the refinement."""
         self.moving = False
-        self.cloud.draw_count = None
+        self._refine()
+
+    def _refine(self) -> None:
+        count = self.cloud.draw_count
+        n = len(self._cloud_world)
+        self.cloud.draw_count = None if count is None or count * 4 >= n else count * 4
         self.update()
 
+    @property
+    def refining(self) -> bool:
+        return not self.moving and self.cloud.draw_count is not None
+
+    def _refine_if_still(self) -> None:
+        if self.refining:
+            self._refine()
+
     def _on_frame(self) -> None:
+        if self.refining:
+            QtCore.QTimer.singleShot(0, self._refine_if_still)
+            return
         if not self.moving:
             return
         now = time.perf_counter()

@@ -13,6 +13,7 @@ from locgui.qt import export
 from locgui.qt.controller import Workbench
 from locgui.qt.image_view import DatabaseImagePanel
 from locgui.qt.info_panels import NotificationPanel, PointPanel
+from locgui.qt.live_dock import LiveDock
 from locgui.qt.match_view import MatchView
 from locgui.qt.methods_panel import MethodsPanel
 from locgui.qt.query_panel import IMAGE_SUFFIXES, QueryPanel
@@ -90,6 +91,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitDockWidget(
             self.docks["results"], self.docks["notifications"], QtCore.Qt.Orientation.Horizontal
         )
+        self.live = LiveDock(lambda: self.state.bundle, self, self.bench.method_config)
+        self.addDockWidget(area.RightDockWidgetArea, self.live)
+        self.docks["live"] = self.live
+        self.live.attach_3d_view(self.view3d)
+        self.live.hide()
         self._default_state = self.saveState(STATE_VERSION)
         self._sized = False
 
@@ -125,6 +131,8 @@ class MainWindow(QtWidgets.QMainWindow):
             [QtGui.QKeySequence("Return"), QtGui.QKeySequence("Enter")]
         )
         self._action(loc, "&Cancel", self.bench.cancel, "Esc")
+        self._action(loc, "Li&ve relocalization…", lambda: (self.live.show(), self.live.raise_()),
+                     "Ctrl+L")  # fmt: skip
         self._action(
             loc, "&Hold out database image as query", self.queries.hold_out_current, "Ctrl+H"
         )
@@ -224,6 +232,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.save()
+        self.live.shutdown()
         self.bench.shutdown()
         super().closeEvent(event)
 
