@@ -67,9 +67,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restore()
 
     # ------------------------------------------------------------------ layout
-    def _dock(
+    def add_dock(
         self, key: str, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea
     ) -> QtWidgets.QDockWidget:
+        """Put ``widget`` in a dock (other areas' views plug in here; the layout is saved by
+        the dock's object name ``dock.<key>``, and View lists it)."""
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock.{key}")
         dock.setWidget(widget)
@@ -79,13 +81,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_docks(self) -> None:
         area = QtCore.Qt.DockWidgetArea
-        self._dock("queries", "Queries", self.queries, area.LeftDockWidgetArea)
-        self._dock("methods", "Methods", self.methods, area.LeftDockWidgetArea)
-        self._dock("matches", "Matches", self.matches, area.RightDockWidgetArea)
-        self._dock("database", "Database image", self.database, area.RightDockWidgetArea)
-        self._dock("point", "Point", self.point, area.RightDockWidgetArea)
-        self._dock("results", "Results", self.results, area.BottomDockWidgetArea)
-        self._dock("notifications", "Notifications", self.notifications, area.BottomDockWidgetArea)
+        self.add_dock("queries", "Queries", self.queries, area.LeftDockWidgetArea)
+        self.add_dock("methods", "Methods", self.methods, area.LeftDockWidgetArea)
+        self.add_dock("matches", "Matches", self.matches, area.RightDockWidgetArea)
+        self.add_dock("database", "Database image", self.database, area.RightDockWidgetArea)
+        self.add_dock("point", "Point", self.point, area.RightDockWidgetArea)
+        self.add_dock("results", "Results", self.results, area.BottomDockWidgetArea)
+        self.add_dock(
+            "notifications", "Notifications", self.notifications, area.BottomDockWidgetArea
+        )
         self.tabifyDockWidget(self.docks["database"], self.docks["point"])
         self.docks["database"].raise_()
         self.splitDockWidget(
