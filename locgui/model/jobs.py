@@ -17,7 +17,7 @@ from locgui.core.errors import Cancelled, LocguiError, MethodError
 from locgui.core.results import LocalizationResult, Query
 from locgui.core.scene import SceneMap
 from locgui.model.queries import QuerySource, scene_query, split_queries
-from locgui.runtime.context import RunContext
+from locgui.runtime.context import RunContext, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,14 @@ def localize(
     to it), the method's own partials (e.g. ``"matches"``), then ``("result", result)``.
     """
     leave_a_core_for_the_ui()
+    device = resolve_device(request.device)  # "cuda" on a machine without it runs on cpu
     query = request.query.load()
     results = []
     n = len(request.methods)
     for i, (name, config) in enumerate(request.methods):
         ctx.progress("localize", i / max(n, 1), f"{name} on {query.name}")
         ctx.partial("method", name)
-        result = run_method(request.bundle, name, config, request.device, query, ctx, cache)
+        result = run_method(request.bundle, name, config, device, query, ctx, cache)
         ctx.partial("result", result)
         results.append(result)
     ctx.progress("localize", 1.0, "done")
