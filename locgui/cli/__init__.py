@@ -72,7 +72,10 @@ def _add_arguments(module: str, parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # "locgui SCENE [--screenshot ...]" opens the window on SCENE.
-    if argv and not argv[0].startswith("-") and argv[0] not in {n.split()[0] for n in COMMANDS}:
+    gui_options = ("--demo", "--screenshot", "--size", "--device", "--query", "--method")
+    if argv and argv[0].split("=")[0] in gui_options:
+        argv = ["gui", *argv]
+    elif argv and not argv[0].startswith("-") and argv[0] not in {n.split()[0] for n in COMMANDS}:
         argv = ["gui", *argv]
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--method", action="append", help="method(s) to localize with (repeat or comma-separate)"
     )
+    parser.add_argument(
+        "--demo", action="store_true", help="open the built-in demo scene (made on first use)"
+    )
     parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1600x1000")
     parser.add_argument("--device", default=None, help="where methods run: cpu or cuda")
 

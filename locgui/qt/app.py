@@ -89,7 +89,11 @@ def run_gui(args: Any) -> int:
             return screenshot(window, args)
         finally:
             window.close()
-    if args.scene:
+    if getattr(args, "demo", False):
+        from locgui.qt.demo import open_demo
+
+        QtCore.QTimer.singleShot(0, lambda: open_demo(window))
+    elif args.scene:
         window.bench.open_path(args.scene)
     elif window.recent_scenes():
         window.bench.open_path(window.recent_scenes()[0])
