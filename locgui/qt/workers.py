@@ -86,11 +86,15 @@ class Task(QtCore.QObject):
 
 
 class _Executor(QtCore.QThread):
-    """One thread running queued tasks in order. Events go out through ``event``."""
+    """One thread running queued tasks in order. Events go out through ``event``.
+
+    Progress is forwarded at most every ``progress_interval`` seconds (and always at 100%):
+    each update repaints a widget, which in a window with a GL view recomposes the window.
+    """
 
     event = QtCore.Signal(object, str, object)
 
-    def __init__(self, key: str, progress_interval: float = 0.03) -> None:
+    def __init__(self, key: str, progress_interval: float = 0.1) -> None:
         super().__init__()
         self.key = key
         self.setObjectName(f"locgui-executor-{key}")
