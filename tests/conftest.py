@@ -15,5 +15,8 @@ pytest_plugins = [
     "tests.plugins.io",
     "tests.plugins.synth",
     "tests.plugins.qt",
+    "tests.plugins.engine",
+    "tests.plugins.nerf",
     "tests.plugins.live",
+    "tests.plugins.scr",
 ]

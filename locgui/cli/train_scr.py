@@ -11,19 +11,20 @@ import json
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", help="map bundle folder (SCENE.locmap)")
-    parser.add_argument("--epochs", type=float, default=None, help="passes over the buffer (6)")
+    parser.add_argument("--epochs", type=float, default=None, help="passes over the buffer (4)")
     parser.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
     parser.add_argument("--resume", action="store_true", help="continue the stored checkpoint")
     parser.add_argument("--encoding", choices=("cosine", "xyz"), default=None, help="(cosine)")
     parser.add_argument("--frequencies", type=int, choices=(4, 6, 8), default=None, help="F (6)")
-    parser.add_argument("--batch-size", type=int, default=None, help="cells per step (4096)")
-    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (3e-3)")
+    parser.add_argument("--batch-size", type=int, default=None, help="cells per step (1024)")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (1e-2)")
     parser.add_argument("--max-side", type=int, default=None, help="image size limit, px (640)")
     parser.add_argument("--width", type=int, default=None, help="head channels (256)")
     parser.add_argument("--augmentations", type=int, default=None, help="copies per image (2)")
@@ -56,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     bundle = open_bundle(args.bundle)
     given = {f: getattr(args, a) for a, f in OPTION_FIELDS.items() if getattr(args, a) is not None}
-    config = ScrTrainConfig(**given) if (given or not args.resume) else None
+    config = ScrTrainConfig(**given)
+    if args.resume:  # the stored run's settings, with what was given on this command line
+        stored = bundle.checkpoints().get("scr", {}).get("config", {}).get("train", {})
+        config = replace(ScrTrainConfig.from_dict(stored), **given)
     ctx = RunContext(on_progress=_Printer(quiet=args.json))
     previous = signal.signal(signal.SIGINT, _cancel_handler(ctx))
     start = time.perf_counter()

@@ -37,7 +37,7 @@ class ScrTrainConfig:
     encoding: str = param(
         "cosine", "output space: SACReg cosine encoding, or plain xyz regression", choices=ENCODINGS
     )
-    frequencies: int = param(6, "F, frequencies per axis (paper Table 11: 4, 6 or 8)", 4, 8)
+    frequencies: int = param(6, "F, frequencies per axis (paper Table 11)", choices=(4, 6, 8))
     unit_scale: float = param(
         0.0, "metres per map unit for the encoding (0: 1 for metric maps, else auto)", 0.0, 1e6
     )
@@ -45,9 +45,9 @@ class ScrTrainConfig:
     head_width: int = param(256, "channels of the head's hidden layers", 16, 1024)
     head_blocks: int = param(2, "residual blocks of the head (two 1x1 layers each)", 0, 8)
     colour: bool = param(True, "feed colour statistics beside XFeat's grayscale features")
-    epochs: float = param(6.0, "passes over the pixel buffer", 0.01, 1000.0)
-    batch_size: int = param(4096, "pixels per training step", 64, 65536)
-    learning_rate: float = param(3e-3, "peak learning rate (one-cycle schedule)", 1e-5, 1e-1)
+    epochs: float = param(4.0, "passes over the pixel buffer", 0.01, 1000.0)
+    batch_size: int = param(1024, "pixels per training step", 32, 65536)
+    learning_rate: float = param(1e-2, "peak learning rate (one-cycle schedule)", 1e-5, 1e-1)
     augmentations: int = param(
         2, "augmented copies of each image in the buffer (besides the original)", 0, 16
     )
@@ -55,7 +55,7 @@ class ScrTrainConfig:
     scale_jitter: float = param(0.2, "relative image scale change of augmented copies", 0.0, 0.5)
     rotation: float = param(15.0, "in-plane rotation of augmented copies, degrees", 0.0, 180.0)
     max_pixels: int = param(
-        2_000_000, "pixel buffer size (cells are subsampled beyond it)", 1000, 100_000_000
+        1_000_000, "pixel buffer size (cells are subsampled beyond it)", 1000, 100_000_000
     )
     seed: int = param(0, "random seed of sampling and initialization", 0, 2**31 - 1)
     log_every: int = param(50, "report the loss every this many steps", 1, 100_000)

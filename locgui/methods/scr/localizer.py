@@ -115,6 +115,7 @@ class ScrLocalizer:
             np.zeros(n, bool), np.full(n, np.nan),
         )  # fmt: skip
         result.matches_2d3d = matches
+        ctx.partial("matches_2d3d", matches)
         if n < max(4, cfg.min_inliers):
             raise QueryFailure(f"only {n} confident scene coordinates (< {cfg.min_inliers})")
         with ctx.stage("pnp"):
