@@ -72,7 +72,7 @@ def write_outputs(folder: Path, summary: dict[str, Any], report: Any) -> list[Pa
 
 
 def run(args: argparse.Namespace) -> int:
-    from locgui.cli.localize import make_localizer
+    from locgui.cli.localize import fov_of, make_localizer
     from locgui.io.bundle import open_bundle
     from locgui.methods.localize.evaluation import evaluate, gt_alignment
     from locgui.methods.localize.queries import parse_intrinsics, refs_for_eval
@@ -85,9 +85,13 @@ def run(args: argparse.Namespace) -> int:
     align = gt_alignment(bundle, gt_scene)
     radius = gt_scene.scene_radius() if align is not None else bundle.scene.scene_radius()
     spec, localizer = make_localizer(args, bundle)
+    fov = fov_of(args.intrinsics)
+    if fov is not None:  # evaluate the field-of-view guess: drop the known intrinsics
+        for ref in refs:
+            ref.camera = None
     report = evaluate(
         localizer, spec.name, refs, gt_scene.units, radius, RunContext(),
-        parse_intrinsics(args.intrinsics) if args.intrinsics else None, align=align,
+        parse_intrinsics(args.intrinsics) if args.intrinsics and not fov else None, align=align,
     )  # fmt: skip
     summary = report.summary()
     written = write_outputs(Path(args.out), summary, report) if args.out else []

@@ -62,13 +62,27 @@ def parse_overrides(spec: Any, items: list[str]) -> dict[str, Any]:
     return out
 
 
+def fov_of(intrinsics: str | None) -> float | None:
+    """The DEG of ``--intrinsics fov:DEG`` (validated), else None."""
+    from locgui.methods.localize.queries import parse_intrinsics
+
+    if intrinsics is None or not intrinsics.startswith("fov:"):
+        return None
+    parse_intrinsics(intrinsics)  # raises a clear error for a bad value
+    return float(intrinsics[4:])
+
+
 def make_localizer(args: argparse.Namespace, bundle: Any) -> tuple[Any, Any]:
     """(spec, localizer) for the parsed --method/--preset/--set/--device."""
     from locgui.methods.registry import get_method
     from locgui.runtime.context import resolve_device
 
     spec = get_method(args.method)
-    config = spec.make_config(args.preset, **parse_overrides(spec, args.set))
+    overrides = parse_overrides(spec, args.set)
+    fov = fov_of(args.intrinsics)
+    if fov is not None:  # a field-of-view guess: the method estimates the focal length
+        overrides.update({"fov_deg": fov, "use_map_camera": False})
+    config = spec.make_config(args.preset, **overrides)
     return spec, spec.create(bundle, config, resolve_device(args.device))
 
 
@@ -102,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from locgui.runtime.context import RunContext
 
     bundle = open_bundle(args.bundle)
-    intrinsics = parse_intrinsics(args.intrinsics)
+    intrinsics = parse_intrinsics(None if fov_of(args.intrinsics) else args.intrinsics)
     spec, localizer = make_localizer(args, bundle)
     ctx = RunContext()
     summaries: list[dict[str, Any]] = []

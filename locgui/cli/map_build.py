@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-side", type=int, default=640, help="longer image side for features, px (640)"
     )
     parser.add_argument(
+        "--no-upscale", action="store_true",
+        help="do not enlarge images smaller than --max-side before extracting features",
+    )  # fmt: skip
+    parser.add_argument(
         "--holdout", type=int, default=0, metavar="N",
         help="hold every N-th image out as a query (split 'test'; for `locgui eval`)",
     )  # fmt: skip
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         matcher=args.matcher,
         max_keypoints=args.max_keypoints,
         max_side=args.max_side,
+        upscale=not args.no_upscale,
         holdout=args.holdout,
         sfm=args.poses,
         copy_images=args.copy_images,

@@ -431,6 +431,8 @@ class MapBundle:
         target = self.path / "checkpoints" / name
         with staging_dir(target, overwrite=True) as tmp:
             for fname, src in items:
+                if not isinstance(src, bytes | str | Path):
+                    raise BundleError(f"checkpoint {name}: {fname} must be bytes or a file path")
                 if isinstance(src, bytes):
                     (tmp / fname).write_bytes(src)
                 else:

@@ -21,12 +21,14 @@ from locgui.methods.localize.common import (
     QueryFailure,
     QueryIntrinsics,
     check_map_has_points,
+    extract_features,
     feature_scale,
     make_extractor,
     map_cache,
     normalize_image,
     query_intrinsics,
     retrieve,
+    upscale_side,
 )
 from locgui.methods.localize.configs import QueryConfig
 from locgui.methods.localize.pnp import PnPResult
@@ -84,13 +86,15 @@ class StructureLocalizer:
     def _prepare(self, query: Query, ctx: RunContext, result: LocalizationResult) -> PreparedQuery:
         rgb = normalize_image(query.image)
         height, width = rgb.shape[:2]
-        intr = query_intrinsics(query, width, height, self.bundle, self.config.fov_deg)
+        cfg = self.config
+        intr = query_intrinsics(query, width, height, self.bundle, cfg.fov_deg, cfg.use_map_camera)
         result.camera = intr.camera
         result.extras["intrinsics_source"] = intr.source
         if intr.note:
             result.extras["intrinsics_note"] = intr.note
         with ctx.stage("extract"):
-            feats = self.extractor.extract(rgb)
+            upscale = upscale_side(self.bundle, self.config.max_side)
+            feats = extract_features(self.extractor, rgb, upscale)
         if len(feats) < self.config.min_inliers:
             raise QueryFailure(f"only {len(feats)} keypoints found in the query image")
         with ctx.stage("retrieve"):
@@ -98,7 +102,7 @@ class StructureLocalizer:
         result.retrieved = shortlist
         if not shortlist:
             raise QueryFailure("retrieval returned no database image")
-        scale = feature_scale(width, height, self.config.max_side)
+        scale = feature_scale(width, height, cfg.max_side, upscale > 0)
         return PreparedQuery(rgb, intr, feats, scale, shortlist)
 
     def _solve(

@@ -78,7 +78,7 @@ class QueryIntrinsics:
 
 
 def query_intrinsics(
-    query: Query, width: int, height: int, bundle: Any, fov_deg: float
+    query: Query, width: int, height: int, bundle: Any, fov_deg: float, use_map: bool = True
 ) -> QueryIntrinsics:
     """Intrinsics for a ``width`` x ``height`` query: its own, a same-size map camera, or a guess.
 
@@ -92,7 +92,7 @@ def query_intrinsics(
                 f"{width}x{height}"
             )
         return QueryIntrinsics(cam, "query", "")
-    for map_cam in bundle.scene.cameras.values():
+    for map_cam in bundle.scene.cameras.values() if use_map else ():
         if (map_cam.width, map_cam.height) == (width, height):
             note = f"no intrinsics given: used map camera {map_cam.camera_id} (same image size)"
             return QueryIntrinsics(map_cam, "map", note)
@@ -133,9 +133,41 @@ def make_matcher(name: str, feature_type: str, cfg: Any, device: str) -> Any:
     return matcher
 
 
-def feature_scale(width: int, height: int, max_side: int) -> float:
-    """Pixels of the full image per pixel of the image features are extracted from (>= 1)."""
-    return max(1.0, max(width, height) / max_side) if max_side else 1.0
+def extract_features(extractor: Any, rgb: np.ndarray, upscale_to: int = 0) -> Any:
+    """``extractor.extract(rgb)``, on an enlarged copy when the image is small.
+
+    With ``upscale_to`` > 0, an image whose longer side is below it is resized (bicubic) so
+    that side equals ``upscale_to`` (hloc's ``resize_force``): keypoints of small images get
+    sub-pixel precision. Keypoints are returned in ``rgb``'s pixel frame (COLMAP convention:
+    pixel edges of both images line up, so coordinates scale by the size ratio).
+    """
+    height, width = rgb.shape[:2]
+    if not upscale_to or max(height, width) >= upscale_to:
+        return extractor.extract(rgb)
+    import cv2
+
+    from locgui.methods.features import Features
+
+    factor = upscale_to / max(height, width)
+    size = (round(width * factor), round(height * factor))
+    feats = extractor.extract(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC))
+    back = np.array([width / size[0], height / size[1]], np.float32)
+    return Features(feats.keypoints * back, feats.descriptors, feats.scores, (width, height),
+                    feats.kind)  # fmt: skip
+
+
+def upscale_side(bundle: Any, max_side: int) -> int:
+    """The side small queries are enlarged to: ``max_side`` if the map was built that way."""
+    return max_side if bundle.manifest["features"].get("upscale", False) else 0
+
+
+def feature_scale(width: int, height: int, max_side: int, upscale: bool = False) -> float:
+    """Pixels of the full image per pixel of the image features are extracted from
+    (>= 1, or any ratio when small images are enlarged to ``max_side``)."""
+    if not max_side:
+        return 1.0
+    ratio = max(width, height) / max_side
+    return ratio if upscale else max(1.0, ratio)
 
 
 # ---------------------------------------------------------------------------------- map cache

@@ -45,6 +45,9 @@ class QueryConfig:
     fov_deg: float = param(
         60.0, "horizontal field of view assumed when the query has no intrinsics", 10.0, 170.0
     )
+    use_map_camera: bool = param(
+        True, "without query intrinsics, first try a map camera of the same image size"
+    )
     estimate_focal: bool = param(
         True, "estimate the focal length in PnP when intrinsics are only guessed"
     )
@@ -53,7 +56,7 @@ class QueryConfig:
     )
     min_inliers: int = param(12, "fewer pose inliers than this is a failure", 4, 1000)
     min_inlier_ratio: float = param(
-        0.05, "fewer inliers than this fraction of the 2D-3D matches is a failure", 0.0, 1.0
+        0.1, "fewer inliers than this fraction of the 2D-3D matches is a failure", 0.0, 1.0
     )
     seed: int = param(0, "random seed of RANSAC (-1: a different one each run)", -1, 2**31 - 1)
 

@@ -18,7 +18,7 @@ SPECS = [
             "fast": {"retrieval_k": 2, "max_keypoints": 1024},
             "accurate": {"retrieval_k": 8, "max_keypoints": 4096, "triangulated_only": False},
         },
-        test_config={"retrieval_k": 2, "max_keypoints": 1024},
+        test_config={"retrieval_k": 3, "max_keypoints": 2048},
         paper="hloc-style baseline; XFeat/SIFT/ALIKED features, pycolmap PnP-RANSAC + refinement",
     ),
     MethodSpec(
@@ -32,7 +32,7 @@ SPECS = [
             "fast": {"retrieval_k": 3, "max_keypoints": 1024},
             "accurate": {"retrieval_k": 10, "max_keypoints": 4096},
         },
-        test_config={"retrieval_k": 3, "max_keypoints": 1024},
+        test_config={"retrieval_k": 5, "max_keypoints": 2048},
         paper=(
             "3DFA: per-point descriptors are the mean of the observations' local descriptors "
             "(the paper learns them); direct 2D-3D matching with reliability threshold S"
@@ -49,7 +49,7 @@ SPECS = [
             "fast": {"retrieval_k": 1, "max_keypoints": 1024},
             "accurate": {"retrieval_k": 5, "max_keypoints": 4096},
         },
-        test_config={"retrieval_k": 2, "max_keypoints": 1024},
+        test_config={"retrieval_k": 3, "max_keypoints": 2048},
         paper="the classical baseline of the RPR paper: 5-point RANSAC, scale from map depths",
     ),
 ]

@@ -16,6 +16,9 @@ class MapBuildConfig:
     matcher: str = param("mnn", "pair matcher", choices=("mnn", "lighterglue", "lightglue"))
     max_keypoints: int = param(4096, "keypoints per mapping image", 256, 16384)
     max_side: int = param(640, "images are shrunk to this longer side for features (px)", 160, 4096)
+    upscale: bool = param(
+        True, "enlarge smaller images (and queries) to max_side for sub-pixel keypoints"
+    )
     exhaustive_below: int = param(
         30, "match every pair when there are at most this many images", 2, 1000
     )
@@ -24,6 +27,12 @@ class MapBuildConfig:
     min_similarity: float = param(0.5, "mutual-NN minimum cosine similarity", 0.0, 1.0)
     ratio: float = param(
         1.0, "mutual-NN ratio test, 1 disables it (verification follows)", 0.1, 1.0
+    )
+    sfm_ratio: float = param(
+        0.95, "ratio test when poses come from SfM (no known-pose check follows)", 0.1, 1.0
+    )
+    sfm_verify_threshold: float = param(
+        1.5, "SfM two-view RANSAC threshold (px at feature resolution)", 0.5, 20.0
     )
     epipolar_threshold: float = param(
         2.0, "known-pose verification: max epipolar distance (px at feature resolution)", 0.5, 50

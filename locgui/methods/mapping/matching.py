@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from locgui.core.scene import SceneMap
+from locgui.methods.localize.common import extract_features
 from locgui.methods.localize.geometry import fundamental_from_poses
 from locgui.runtime.context import RunContext
 
@@ -16,8 +17,11 @@ log = logging.getLogger(__name__)
 Pair = tuple[int, int]
 
 
-def extract_all(scene: SceneMap, ids: list[int], extractor: Any, ctx: RunContext) -> dict[int, Any]:
-    """Features of every image in ``ids`` (keypoints in full-image pixels).
+def extract_all(
+    scene: SceneMap, ids: list[int], extractor: Any, ctx: RunContext, upscale_to: int = 0
+) -> dict[int, Any]:
+    """Features of every image in ``ids`` (keypoints in full-image pixels); images smaller
+    than ``upscale_to`` are enlarged first (see ``extract_features``).
 
     Raises ImageDecodeError for an unreadable image, SceneFormatError when an image's size
     differs from its camera's.
@@ -36,7 +40,7 @@ def extract_all(scene: SceneMap, ids: list[int], extractor: Any, ctx: RunContext
                 f"{scene.image_path(image_id)}: image is {rgb.shape[1]}x{rgb.shape[0]} but its "
                 f"camera is {cam.width}x{cam.height}"
             )
-        out[image_id] = extractor.extract(rgb)
+        out[image_id] = extract_features(extractor, rgb, upscale_to)
     ctx.progress("extract", 1.0, f"{len(ids)} images")
     return out
 

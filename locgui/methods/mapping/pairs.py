@@ -22,8 +22,10 @@ def pose_neighbours(scene: SceneMap, ids: list[int], k: int) -> dict[int, list[i
     """Per image, the ``k`` images most likely to see the same surfaces.
 
     Cameras are compared by their "look-at" points (centre + r * viewing direction, with r
-    the scene radius): cameras looking at the same region have close look-at points. Pairs
-    whose viewing directions differ by more than 90 degrees are never chosen.
+    the scene radius), so that cameras looking at the same region are close, plus
+    ``r * (1 - cos(angle between viewing directions))``, so that of cameras looking at one
+    spot, those seeing it from the same side come first. Pairs whose viewing directions
+    differ by more than 90 degrees are never chosen.
     """
     if k <= 0 or len(ids) < 2:
         return {i: [] for i in ids}
@@ -36,8 +38,9 @@ def pose_neighbours(scene: SceneMap, ids: list[int], k: int) -> dict[int, list[i
     view = np.array(dirs)
     radius = float(np.median(np.linalg.norm(centres - centres.mean(0), axis=1))) or 1.0
     look = centres + radius * view
-    dist = np.linalg.norm(look[:, None] - look[None], axis=2)
-    dist[(view @ view.T) < 0] = np.inf
+    cos = view @ view.T
+    dist = np.linalg.norm(look[:, None] - look[None], axis=2) + radius * (1.0 - cos)
+    dist[cos < 0] = np.inf
     np.fill_diagonal(dist, np.inf)
     order = np.argsort(dist, axis=1)[:, :k]
     return {

@@ -83,10 +83,11 @@ def build_map(
     scene = inp.scene
     device = resolve_device(cfg.device)
     extractor = get_extractor(cfg.features, device=device, **extractor_options(cfg))
-    mnn = {"min_similarity": cfg.min_similarity, "ratio": cfg.ratio} if cfg.matcher == "mnn" else {}
+    ratio = cfg.ratio if inp.posed else cfg.sfm_ratio
+    mnn = {"min_similarity": cfg.min_similarity, "ratio": ratio} if cfg.matcher == "mnn" else {}
     matcher = get_matcher(cfg.matcher, device=device, **mnn)
     with ctx.stage("extract"):
-        feats = extract_all(scene, inp.map_ids, extractor, ctx)
+        feats = extract_all(scene, inp.map_ids, extractor, ctx, cfg.max_side if cfg.upscale else 0)
     with ctx.stage("retrieval"):
         ctx.progress("retrieval", -1.0, "fitting the global index")
         index = fit_index(feats, cfg.retrieval_clusters, cfg.seed)
@@ -111,6 +112,7 @@ def build_map(
             mapped,
             feats,
             {"type": cfg.features, "config": extractor_options(cfg), "matcher": cfg.matcher,
+             "upscale": cfg.upscale,
              "dim": int(next(iter(feats.values())).descriptors.shape[1])},
             retrieval_state=index.state(),
             retrieval_info={"clusters": cfg.retrieval_clusters},
@@ -140,13 +142,7 @@ def _reconstruct(
         work = Path(tmp)
         if inp.posed:
             with ctx.stage("verify"):
-                thresholds = {
-                    i: cfg.epipolar_threshold
-                    * feature_scale(
-                        scene.camera_of(i).width, scene.camera_of(i).height, cfg.max_side
-                    )
-                    for i in inp.map_ids
-                }
+                thresholds = {i: cfg.epipolar_threshold * _scale(scene, i, cfg) for i in feats}
                 kept = verify_with_poses(scene, feats, matches, thresholds, cfg.min_pair_matches)
             if not kept:
                 raise MethodError(f"{scene.source_path}: no image pair has enough verified matches")
@@ -157,10 +153,19 @@ def _reconstruct(
                 )  # fmt: skip
         else:
             kept = {p: m for p, m in matches.items() if len(m) >= cfg.min_pair_matches}
+            threshold = cfg.sfm_verify_threshold * _scale(scene, inp.map_ids[0], cfg)
             with ctx.stage("sfm"):
-                mapped = incremental_sfm(scene, inp.map_ids, feats, kept, work, ctx, cfg.seed)
+                mapped = incremental_sfm(
+                    scene, inp.map_ids, feats, kept, work, ctx, cfg.seed,
+                    threshold, cfg.min_pair_matches,
+                )  # fmt: skip
     log.info("mapped %d images, %d points", len(mapped.images), len(mapped.points))
     return mapped, kept
+
+
+def _scale(scene: SceneMap, image_id: int, cfg: MapBuildConfig) -> float:
+    cam = scene.camera_of(image_id)
+    return feature_scale(cam.width, cam.height, cfg.max_side, cfg.upscale)
 
 
 def _source_info(scene: SceneMap, inp: MappingInput, queries: list[str]) -> dict[str, Any]:

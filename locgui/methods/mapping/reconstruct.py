@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -73,9 +74,12 @@ def write_database(
     import pycolmap
 
     cam_ids = sorted({scene.images[i].camera_id for i in ids})
+    known = not scene.meta.get("intrinsics_guessed", False)
     with pycolmap.Database.open(str(path)) as db:
         for cid in cam_ids:
-            db.write_camera(to_pycolmap_camera(scene.cameras[cid]), use_camera_id=True)
+            camera = to_pycolmap_camera(scene.cameras[cid])
+            camera.has_prior_focal_length = known  # calibrated: essential-matrix verification
+            db.write_camera(camera, use_camera_id=True)
             rig = pycolmap.Rig(rig_id=cid)
             rig.add_ref_sensor(pycolmap.sensor_t(type=pycolmap.SensorType.CAMERA, id=cid))
             db.write_rig(rig, use_rig_id=True)
@@ -170,8 +174,15 @@ def incremental_sfm(
     workdir: Path,
     ctx: RunContext,
     seed: int = 0,
+    verify_threshold_px: float = 4.0,
+    min_inliers: int = 15,
 ) -> SceneMap:
-    """pycolmap geometric verification + incremental mapping; the largest model wins."""
+    """pycolmap geometric verification + incremental mapping; the largest model wins.
+
+    Args:
+        verify_threshold_px: two-view RANSAC threshold (full-resolution pixels).
+        min_inliers: pairs with fewer verified inliers are not used.
+    """
     import pycolmap
 
     _quiet_pycolmap()
@@ -181,14 +192,26 @@ def incremental_sfm(
     names = {i: scene.images[i].name for i in ids}
     pairs_file.write_text("".join(f"{names[i]} {names[j]}\n" for i, j in matches))
     ctx.progress("verify", -1.0, f"{len(matches)} pairs")
+    started = time.perf_counter()
+    options = pycolmap.TwoViewGeometryOptions()
+    options.ransac.max_error = float(verify_threshold_px)
+    options.min_num_inliers = int(min_inliers)
     with cancellation_token(ctx) as token:
-        pycolmap.verify_matches(str(db_path), str(pairs_file), cancellation_token=token)
+        pycolmap.verify_matches(str(db_path), str(pairs_file), options, cancellation_token=token)
+    log.info("geometric verification: %.1f s", time.perf_counter() - started)
     out = workdir / "sfm"
     out.mkdir(parents=True, exist_ok=True)
     options = pycolmap.IncrementalPipelineOptions()
     options.num_threads = 2
     options.random_seed = seed
+    options.min_num_matches = int(min_inliers)
     options.min_model_size = 3
+    if not scene.meta.get("intrinsics_guessed", False):
+        # Known intrinsics stay fixed: refining a PINHOLE's fx and fy separately drifts.
+        options.ba_refine_focal_length = False
+        options.ba_refine_extra_params = False
+        options.mapper.abs_pose_refine_focal_length = False
+        options.mapper.abs_pose_refine_extra_params = False
     ctx.progress("sfm", -1.0, f"incremental mapping of {len(ids)} images")
     assert scene.image_dir is not None
     with cancellation_token(ctx) as token:
