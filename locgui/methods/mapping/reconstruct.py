@@ -193,11 +193,11 @@ def incremental_sfm(
     pairs_file.write_text("".join(f"{names[i]} {names[j]}\n" for i, j in matches))
     ctx.progress("verify", -1.0, f"{len(matches)} pairs")
     started = time.perf_counter()
-    options = pycolmap.TwoViewGeometryOptions()
-    options.ransac.max_error = float(verify_threshold_px)
-    options.min_num_inliers = int(min_inliers)
+    two_view = pycolmap.TwoViewGeometryOptions()
+    two_view.ransac.max_error = float(verify_threshold_px)
+    two_view.min_num_inliers = int(min_inliers)
     with cancellation_token(ctx) as token:
-        pycolmap.verify_matches(str(db_path), str(pairs_file), options, cancellation_token=token)
+        pycolmap.verify_matches(str(db_path), str(pairs_file), two_view, cancellation_token=token)
     log.info("geometric verification: %.1f s", time.perf_counter() - started)
     out = workdir / "sfm"
     out.mkdir(parents=True, exist_ok=True)
