@@ -140,7 +140,9 @@ def guided_match(
 
     A match is the best-similarity point within the radius, at least ``min_similarity``,
     passing the distance-ratio test against the second-best point within the radius, and
-    mutual (the keypoint is also that point's best within the radius).
+    mutual (the keypoint is also that point's best within the radius). The image is cut into
+    tiles of a few radii: each tile's keypoints are compared densely with the points near
+    the tile only, so the cost grows with the matches, not with keypoints x points.
 
     Args:
         kp_xy: (K, 2) keypoint pixels. kp_desc: (K, D) L2-normalized descriptors.
@@ -148,24 +150,65 @@ def guided_match(
         radius: search radius in pixels.
     """
     k, p = len(kp_xy), len(proj_xy)
-    if k == 0 or p == 0:
-        empty = np.zeros(0, np.int64)
-        return GuidedMatches(empty, empty, np.zeros(0, np.float32))
-    a = np.asarray(kp_xy, np.float32)
-    b = np.asarray(proj_xy, np.float32)
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-    sim = np.asarray(kp_desc, np.float32) @ np.asarray(point_desc, np.float32).T
-    sim[d2 > radius * radius] = -2.0
-    rows = np.arange(k)
-    best = sim.argmax(axis=1)
-    s1 = sim[rows, best].copy()
-    back = sim.argmax(axis=0)
-    keep = (s1 >= min_similarity) & (back[best] == rows)
-    if ratio < 1.0 and p > 1:
-        sim[rows, best] = -2.0
-        s2 = sim.max(axis=1)
+    best_pt = np.full(k, -1, np.int64)
+    s1 = np.full(k, -2.0, np.float32)
+    s2 = np.full(k, -2.0, np.float32)
+    back_sim = np.full(p, -2.0, np.float32)
+    back_kp = np.full(p, -1, np.int64)
+    if k and p:
+        kp = np.asarray(kp_xy, np.float32)
+        pt = np.asarray(proj_xy, np.float32)
+        kd = np.asarray(kp_desc, np.float32)
+        pd = np.asarray(point_desc, np.float32)
+        tile = max(4.0 * radius, 32.0)
+        cell = np.floor(kp / tile).astype(np.int64)
+        keys = cell[:, 0] * 1_000_003 + cell[:, 1]
+        for key in np.unique(keys):
+            rows = np.flatnonzero(keys == key)
+            lo = np.floor(kp[rows[0]] / tile) * tile - radius
+            hi = lo + tile + 2 * radius
+            cols = np.flatnonzero(np.all((pt >= lo) & (pt <= hi), axis=1))
+            if len(cols) == 0:
+                continue
+            _match_tile(kp[rows], kd[rows], pt[cols], pd[cols], radius, rows, cols,
+                        (best_pt, s1, s2, back_sim, back_kp))  # fmt: skip
+    keep = (best_pt >= 0) & (s1 >= min_similarity)
+    keep[keep] &= back_kp[best_pt[keep]] == np.flatnonzero(keep)
+    if ratio < 1.0:
         d1 = np.sqrt(np.clip(2.0 - 2.0 * s1, 0.0, None))
-        dist2 = np.sqrt(np.clip(2.0 - 2.0 * s2, 0.0, None))
-        keep &= (s2 <= -2.0) | (d1 <= ratio * dist2)
-    kp_idx = np.flatnonzero(keep)
-    return GuidedMatches(kp_idx.astype(np.int64), best[kp_idx].astype(np.int64), s1[kp_idx])
+        d2 = np.sqrt(np.clip(2.0 - 2.0 * s2, 0.0, None))
+        keep &= (s2 <= -2.0) | (d1 <= ratio * d2)
+    idx = np.flatnonzero(keep)
+    return GuidedMatches(idx.astype(np.int64), best_pt[idx], s1[idx])
+
+
+def _match_tile(
+    kp: np.ndarray,
+    kd: np.ndarray,
+    pt: np.ndarray,
+    pd: np.ndarray,
+    radius: float,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    out: tuple[np.ndarray, ...],
+) -> None:
+    """Dense matching of one tile's keypoints (``rows``) with nearby points (``cols``),
+    written into the global best/second-best (per keypoint) and best (per point) arrays."""
+    best_pt, s1, s2, back_sim, back_kp = out
+    d2 = (kp * kp).sum(1)[:, None] + (pt * pt).sum(1)[None, :] - 2.0 * (kp @ pt.T)
+    sim = kd @ pd.T
+    sim[d2 > radius * radius] = -2.0
+    r = np.arange(len(rows))
+    best = sim.argmax(axis=1)
+    first = sim[r, best]
+    col_best = sim.argmax(axis=0)
+    col_sim = sim[col_best, np.arange(len(cols))]
+    better = col_sim > back_sim[cols]
+    back_sim[cols[better]] = col_sim[better]
+    back_kp[cols[better]] = rows[col_best[better]]
+    if sim.shape[1] > 1:
+        sim[r, best] = -2.0
+        s2[rows] = sim.max(axis=1)
+    valid = first > -2.0
+    best_pt[rows[valid]] = cols[best[valid]]
+    s1[rows] = first
