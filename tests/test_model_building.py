@@ -44,3 +44,22 @@ def test_demo_is_reused_once_built(tmp_path):
     bundle.mkdir()
     (bundle / "manifest.json").write_text("{}")
     assert prepare_demo(tmp_path, RunContext()) == bundle
+
+
+@pytest.mark.slow
+def test_demo_is_generated_and_mapped_on_first_use(tmp_path):
+    """First use renders the scene and builds its map (both in child processes); the result
+    opens with its query split and ground truth."""
+    from locgui.model.jobs import open_path
+
+    stages: list[str] = []
+    ctx = RunContext(on_progress=lambda s, f, m: stages.append(s))
+    from locgui.methods.mapping.config import MapBuildConfig
+
+    small = MapBuildConfig(max_keypoints=512, device="cpu")
+    bundle = prepare_demo(tmp_path, ctx, preset="tiny", config=small)
+    assert bundle == tmp_path / "scene.locmap" and is_bundle(bundle)
+    assert stages[0] == "generate" and "extract" in stages
+    opened = open_path(bundle, RunContext())
+    assert opened.bundle is not None and len(opened.queries) == 4
+    assert all(q.gt_cam_from_world is not None for q in opened.queries)

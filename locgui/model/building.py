@@ -19,31 +19,55 @@ def demo_root() -> Path:
     return Path(base) / "locgui" / "demo"
 
 
-def prepare_demo(root: Path, ctx: RunContext, preset: str = "demo") -> Path:
+def prepare_demo(root: Path, ctx: RunContext, preset: str = "demo", config: Any = None) -> Path:
     """Generate the synthetic demo scene and build its map on first use; returns the bundle.
 
     Both steps write atomically, so an interrupted first run is resumed (or redone) on the
-    next one and never leaves a half-written scene or map that looks complete.
+    next one and never leaves a half-written scene or map that looks complete. ``config``
+    is the ``MapBuildConfig`` (None: the defaults).
     """
     root = Path(root)
     scene_dir, bundle_dir = root / "scene", root / "scene.locmap"
     if is_bundle(bundle_dir):
         return bundle_dir
     if not (scene_dir / "locgui_scene.json").is_file():
-        from locgui.io.synth import generate
-
-        ctx.progress("generate", -1, "rendering the synthetic room (about a minute)")
         root.mkdir(parents=True, exist_ok=True)
-        generate(scene_dir, preset=preset)
+        generate_subprocess(scene_dir, preset, ctx)
     ctx.check_cancelled()
     ctx.progress("map", -1, "building the map (features, matching, triangulation)")
-    return build_map_subprocess(scene_dir, bundle_dir, None, ctx)
+    return build_map_subprocess(scene_dir, bundle_dir, config, ctx)
 
 
 def build_map_subprocess(source: Path, out: Path, config: Any, ctx: RunContext) -> Path:
     """``build_map`` in a child process: its long native calls (pycolmap, numpy) never hold
-    the UI process's GIL. Progress comes back through a queue; cancelling terminates the child
-    like Ctrl-C (the bundle is written atomically and its staging folder removed).
+    the UI process's GIL. Cancelling interrupts the child like Ctrl-C (the bundle is written
+    atomically and its staging folder removed)."""
+    report = run_in_child(
+        "locgui.methods.mapping.pipeline:build_map",
+        (str(source), str(out), config),
+        ctx,
+        pass_context=True,
+    )
+    return Path(report.path)
+
+
+def generate_subprocess(out: Path, preset: str, ctx: RunContext) -> Path:
+    """The synthetic scene rendered in a child process (a minute of numpy off the UI)."""
+    ctx.progress("generate", -1, "rendering the synthetic room (about a minute)")
+    return Path(run_in_child("locgui.io.synth:generate", (str(out),), ctx, {"preset": preset}))
+
+
+def run_in_child(
+    ref: str,
+    args: tuple[Any, ...],
+    ctx: RunContext,
+    kwargs: dict[str, Any] | None = None,
+    pass_context: bool = False,
+) -> Any:
+    """Call ``module:function`` in a spawned child and return its (picklable) result.
+
+    With ``pass_context`` the function gets a RunContext whose progress comes back here.
+    A ``LocguiError`` in the child is raised here with its type; cancelling ``ctx`` stops it.
     """
     import multiprocessing as mp
     import queue as queue_mod
@@ -51,7 +75,7 @@ def build_map_subprocess(source: Path, out: Path, config: Any, ctx: RunContext) 
     spawn = mp.get_context("spawn")
     messages = spawn.Queue()
     child = spawn.Process(
-        target=_build_child, args=(str(source), str(out), config, messages), daemon=True
+        target=_child_main, args=(ref, args, kwargs or {}, pass_context, messages), daemon=True
     )
     child.start()
     finished = False
@@ -64,13 +88,13 @@ def build_map_subprocess(source: Path, out: Path, config: Any, ctx: RunContext) 
                     raise Cancelled("cancelled by the user") from None
                 if not child.is_alive() and messages.empty():
                     code = child.exitcode
-                    raise MethodError(f"map build of {source} stopped (exit code {code})") from None
+                    raise MethodError(f"{ref} stopped (exit code {code})") from None
                 continue
             if kind == "progress":
                 ctx.progress(*payload)
             elif kind == "done":
                 finished = True
-                return Path(payload[0])
+                return payload[0]
             elif kind == "error":
                 error_type, message = payload
                 raise _ERRORS.get(error_type, MethodError)(message)
@@ -94,23 +118,29 @@ def _stop_child(child: Any, finished: bool) -> None:
     child.join(timeout=10)
 
 
-def _build_child(source: str, out: str, config: Any, messages: Any) -> None:
+def _child_main(
+    ref: str, args: tuple[Any, ...], kwargs: dict[str, Any], pass_context: bool, messages: Any
+) -> None:
     """Runs in the child process (``import locgui`` first: the zlib/pycolmap order)."""
+    import importlib
+
     import locgui  # noqa: F401
-    from locgui.methods.mapping.pipeline import build_map
 
     def progress(stage: str, fraction: float, message: str) -> None:
         messages.put(("progress", stage, fraction, message))
 
+    module, _, name = ref.partition(":")
     try:
-        report = build_map(Path(source), Path(out), config, RunContext(on_progress=progress))
-        messages.put(("done", str(report.path)))
-    except KeyboardInterrupt:  # the parent cancelled: build_map has cleaned up
+        fn = getattr(importlib.import_module(module), name)
+        if pass_context:
+            kwargs = {**kwargs, "ctx": RunContext(on_progress=progress)}
+        messages.put(("done", fn(*args, **kwargs)))
+    except KeyboardInterrupt:  # the parent cancelled: the function has cleaned up
         return
     except LocguiError as exc:
         messages.put(("error", type(exc).__name__, str(exc)))
     except Exception as exc:  # noqa: BLE001  (reported to the parent, which raises it)
-        messages.put(("error", "MethodError", f"map build crashed: {type(exc).__name__}: {exc}"))
+        messages.put(("error", "MethodError", f"{ref} crashed: {type(exc).__name__}: {exc}"))
 
 
 def _error_types() -> dict[str, type[LocguiError]]:
