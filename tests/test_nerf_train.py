@@ -26,7 +26,7 @@ from locgui.methods.nerf.config import NerfConfig
 from locgui.methods.nerf.data import fit_size, resize_camera, resize_rgb
 from locgui.runtime.context import RunContext
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -28,8 +28,8 @@ TINY_NERF_TEST = {
     "eval_every": 0,
     "eval_views": 2,
 }
-TINY_NERFMATCH_TEST = {"epochs": 6, "image_side": 160, "refs_per_image": 2, "dim": 64}
-TINY_APR_TEST = {"epochs": 80, "image_side": 128, "synthetic_views": 2, "batch": 8}
+TINY_NERFMATCH_TEST = {"epochs": 20, "lr": 5e-4, "image_side": 160, "refs_per_image": 2, "dim": 64}
+TINY_APR_TEST = {"epochs": 60, "image_side": 128, "synthetic_views": 1, "batch": 8}
 
 
 @contextmanager

@@ -106,6 +106,7 @@ def train_apr(
         "train_images": len(views),
         "synthetic_views": len(samples) - len(views),
         "train_seconds": round(time.perf_counter() - start, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in ctx.timings.items()},
         "device": str(dev),
     }
     config_json = {

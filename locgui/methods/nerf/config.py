@@ -69,7 +69,7 @@ class NerfMatchTrainConfig:
     """How the NeRFMatch-Mini image encoder is trained on the map images."""
 
     epochs: int = param(40, "passes over the training pairs", min=1)
-    lr: float = param(3e-3, "Adam learning rate (cosine annealed)", min=1e-6, max=1.0)
+    lr: float = param(1e-3, "Adam learning rate (cosine annealed)", min=1e-6, max=1.0)
     image_side: int = param(320, "longer side of the encoder input in pixels (multiple of 32)")
     dim: int = param(128, "matching feature dimension", min=8, max=1024)
     temperature: float = param(0.1, "dual-softmax temperature", min=1e-3, max=10.0)
@@ -84,7 +84,7 @@ class NerfMatchTrainConfig:
         return dataclasses.asdict(self)
 
 
-TINY_NERFMATCH = {"epochs": 4, "image_side": 128, "refs_per_image": 2, "dim": 64}
+TINY_NERFMATCH = {"epochs": 10, "lr": 5e-4, "image_side": 128, "refs_per_image": 2, "dim": 64}
 
 
 @dataclass(frozen=True)

@@ -275,7 +275,7 @@ def reference_descriptors(
     return np.stack(out).astype(np.float32)
 
 
-RETRIEVAL_SIDE = 128  # longer side of the NeRF renderings used for retrieval
+RETRIEVAL_SIDE = 96  # longer side of the NeRF renderings used for retrieval
 
 
 def train_nerfmatch(
@@ -337,6 +337,7 @@ def train_nerfmatch(
         "pairs": len(pairs),
         "mean_gt_matches": float(np.mean([len(p[2]) for p in pairs])),
         "train_seconds": round(time.perf_counter() - start, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in ctx.timings.items()},
         "device": str(dev),
     }
     config_json = {
