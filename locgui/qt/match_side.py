@@ -23,16 +23,18 @@ class Shortlist(QtWidgets.QTableWidget):
     image_chosen = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(0, 4, parent)
-        self.setHorizontalHeaderLabels(["#", "image", "score", "inl / matches"])
+        super().__init__(0, 3, parent)
+        self.setHorizontalHeaderLabels(["retrieved", "score", "inl/m"])
+        self.horizontalHeaderItem(2).setToolTip("PnP inliers / 2D-3D matches through the image")
+        self.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().hide()
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for c in (0, 2, 3):
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2):
             header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.setToolTip("Retrieval shortlist: pick an image to see its matches")
         self._ids: list[object] = []
@@ -50,11 +52,11 @@ class Shortlist(QtWidgets.QTableWidget):
             counts = match_counts(result)
             total = len(result.matches_2d3d) if result.matches_2d3d is not None else 0
             n_inl = int(np.sum(result.matches_2d3d.inliers)) if total else 0
-            self._add_row("", "all 2D-3D matches", "", total, n_inl, ALL_MATCHES)
+            self._add_row("", "all matches", "", total, n_inl, ALL_MATCHES)
             listed = set()
             for rank, r in enumerate(result.retrieved, 1):
                 m, i = counts.get(r.image_id, (0, 0))
-                self._add_row(str(rank), r.name, f"{r.score:.3f}", m, i, r.image_id)
+                self._add_row(str(rank), r.name, f"{r.score:.2f}", m, i, r.image_id)
                 listed.add(r.image_id)
             for img, (m, i) in sorted(counts.items()):
                 if img >= 0 and img not in listed:  # matched through an image not retrieved
@@ -65,13 +67,15 @@ class Shortlist(QtWidgets.QTableWidget):
     ) -> None:
         row = self.rowCount()
         self.insertRow(row)
-        for col, text in enumerate((rank, name, score, f"{inliers} / {matches}")):
+        short = name.rsplit(".", 1)[0] if "." in name[-5:] else name
+        label = f"{rank}. {short}" if rank else short
+        for col, text in enumerate((label, score, f"{inliers}/{matches}")):
             item = QtWidgets.QTableWidgetItem(text)
-            if col != 1:
+            if col != 0:
                 item.setTextAlignment(
                     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
                 )
-            if col == 3 and inliers:
+            if col == 2 and inliers:
                 item.setForeground(QtGui.QColor(style.INLIER))
             item.setToolTip(name)
             self.setItem(row, col, item)

@@ -101,7 +101,6 @@ class MatchView(QtWidgets.QWidget):
             controls.addWidget(box)
             self.fate_boxes[key] = box
         self.overlay = SceneCoordinateOverlay(self.canvas.view, self)
-        controls.addWidget(self.overlay.combo)
         controls.addWidget(QtWidgets.QLabel(" err ≤"))
         controls.addWidget(self.max_err)
         controls.addWidget(self.max_err_label)
@@ -110,7 +109,10 @@ class MatchView(QtWidgets.QWidget):
         left = QtWidgets.QWidget()
         ll = QtWidgets.QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
-        ll.addWidget(self.title)
+        head = QtWidgets.QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.overlay.combo)
+        ll.addLayout(head)
         ll.addLayout(controls)
         ll.addWidget(self.canvas, 1)
         ll.addWidget(self.readout)
@@ -124,9 +126,9 @@ class MatchView(QtWidgets.QWidget):
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(0, 4)
+        split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 1)
-        split.setSizes([640, 240])
+        self.split = split
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
@@ -273,6 +275,13 @@ class MatchView(QtWidgets.QWidget):
         side = min(cw / (2 * w + GAP), ch / h)
         stacked = min(cw / w, ch / (2 * h + GAP))
         return np.array([0.0, h + GAP]) if stacked > side else np.array([w + GAP, 0.0])
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not getattr(self, "_split_sized", False):
+            self._split_sized = True
+            total = max(self.split.width(), 300)
+            self.split.setSizes([int(total * 0.58), int(total * 0.42)])
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
