@@ -135,3 +135,38 @@ def test_training_cancels_and_resumes(tiny_scene_dir, tmp_path: Path):
     assert result.metrics["steps"] == 60
     assert (tmp_path / "nerf" / "nerf.pt").is_file()
     assert not (tmp_path / ".train" / "nerf" / "state.pt").exists()
+
+
+def test_photometric_refinement_moves_towards_the_true_pose(
+    tiny_nerf_dir, tiny_scene_dir, tiny_room
+):
+    """iNeRF-style refinement through the frozen NeRF from poses 4-15 cm / 1-2 deg off.
+
+    Measured (30 steps): mean error 8.3 cm / 1.64 deg -> 4.1 cm / 0.94 deg.
+    """
+    from locgui.core.metrics import pose_error
+    from locgui.core.pose import axis_angle_to_rotmat
+    from locgui.methods.nerf.photometric import photometric_refine
+
+    scene = open_scene(tiny_scene_dir)
+    model = load_nerf(tiny_nerf_dir, "cpu", scene=scene)
+    offsets = [  # (rotation vector in radians, centre shift in metres)
+        ([0.01, -0.02, 0.01], [0.05, 0.03, -0.02]),
+        ([-0.02, 0.01, 0.02], [-0.08, 0.0, 0.06]),
+        ([0.0, 0.03, -0.01], [0.0, -0.1, 0.05]),
+        ([0.02, 0.0, 0.02], [0.04, 0.04, 0.0]),
+    ]
+    before, after = [], []
+    for image_id, (rotvec, shift) in zip(scene.split_ids("train")[::4], offsets, strict=True):
+        cam = resize_camera(scene.camera_of(image_id), 64, 48)
+        gt = scene.images[image_id].cam_from_world
+        rgb, _ = tiny_room.render(cam, gt)
+        wfc = gt.inverse()
+        init = Rigid3(wfc.rotation @ axis_angle_to_rotmat(np.array(rotvec)),
+                      wfc.translation + np.array(shift)).inverse()  # fmt: skip
+        out = photometric_refine(model, cam, init, rgb, 30, 0.003, 512, RunContext())
+        before.append(pose_error(init, gt))
+        after.append(pose_error(out, gt))
+    t0, r0 = np.mean(before, axis=0)
+    t1, r1 = np.mean(after, axis=0)
+    assert r1 < 0.8 * r0 and t1 < 0.8 * t0, (before, after)
