@@ -170,3 +170,18 @@ def test_photometric_refinement_moves_towards_the_true_pose(
     t0, r0 = np.mean(before, axis=0)
     t1, r1 = np.mean(after, axis=0)
     assert r1 < 0.8 * r0 and t1 < 0.8 * t0, (before, after)
+
+
+def test_train_nerf_cli_writes_a_checkpoint(tiny_scene_dir, tmp_path, capsys):
+    from locgui.cli import main
+
+    argv = ["train", "nerf", str(tiny_scene_dir), "--out", str(tmp_path), "--device", "cpu",
+            "--steps", "20", "--max-side", "16", "--grid-levels", "1", "--hidden", "8",
+            "--coarse-samples", "8", "--fine-samples", "0", "--eval-views", "1",
+            "--no-use-depth", "--appearance", "none", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["steps"] == 20 and metrics["resolution"] == [16, 12]
+    config = json.loads((tmp_path / "nerf" / "config.json").read_text())
+    assert config["config"]["use_depth"] is False and config["config"]["appearance"] == "none"
+    assert main(["train", "nerf", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
