@@ -160,7 +160,8 @@ class NerfModel:
         o, d = self.rays(camera, cam_from_world, pixels)
         app = self.appearance_for(appearance_rgb, len(o))
         batch = RayBatch(o, d, app)
-        chunk = chunk or self.config.chunk
+        if not chunk:  # GPUs want far bigger batches than the CPU default
+            chunk = self.config.chunk * (16 if self.device.type == "cuda" else 1)
         parts: dict[str, list[torch.Tensor]] = {}
         for start in range(0, len(batch), chunk):
             if ctx is not None:

@@ -100,7 +100,7 @@ class NerfMatchLocalizer:
         self.min_opacity = float(train["min_opacity"])
         self.head = MatchHead(int(meta["nerf_dim"]), int(train["dim"])).to(self.device).eval()
         self.head.load_state_dict(state["head"])
-        self.ref_desc = state["reference_descriptors"].float()
+        self.ref_desc = state["reference_descriptors"].float().cpu()
         self.ref_poses = [Rigid3.from_matrix(m) for m in state["reference_poses"].cpu().numpy()]
         self.ref_ids = [int(i) for i in meta["reference_ids"]]
         self.ref_names = list(meta["reference_names"])
