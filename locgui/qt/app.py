@@ -107,8 +107,15 @@ def run_gui(args: Any) -> int:
 def screenshot(window: MainWindow, args: Any, timeout_s: float = 600.0) -> int:
     """Open ``args.scene``, optionally localize ``args.query`` with ``args.method``, save a PNG."""
     bench, state = window.bench, window.state
+    if getattr(args, "demo", False) and not args.scene:
+        from locgui.qt.demo import open_demo
+
+        demo = wait_for(open_demo(window), 3 * timeout_s)
+        if demo.state is not TaskState.FINISHED:
+            raise LocguiError(f"could not prepare the demo scene: {demo.error}")
+        args.scene = str(demo.value)
     if not args.scene:
-        raise LocguiError("--screenshot needs a SCENE to open")
+        raise LocguiError("--screenshot needs a SCENE to open (or --demo)")
     task = wait_for(bench.open_path(args.scene), timeout_s)
     if task.state is not TaskState.FINISHED:
         raise LocguiError(f"could not open {args.scene}: {task.error}")
