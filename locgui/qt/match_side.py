@@ -34,8 +34,10 @@ class Shortlist(QtWidgets.QTableWidget):
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2):
-            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(30)
+        for c, width in ((1, 44), (2, 82)):
+            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.Fixed)
+            self.setColumnWidth(c, width)
         self.setToolTip("Retrieval shortlist: pick an image to see its matches")
         self._ids: list[object] = []
         self._matches: list[int] = []

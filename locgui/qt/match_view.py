@@ -129,6 +129,8 @@ class MatchView(QtWidgets.QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 1)
         self.split = split
+        self._split_moved = False
+        split.splitterMoved.connect(lambda *_: setattr(self, "_split_moved", True))
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
@@ -276,15 +278,11 @@ class MatchView(QtWidgets.QWidget):
         stacked = min(cw / w, ch / (2 * h + GAP))
         return np.array([0.0, h + GAP]) if stacked > side else np.array([w + GAP, 0.0])
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
-        super().showEvent(event)
-        if not getattr(self, "_split_sized", False):
-            self._split_sized = True
-            total = max(self.split.width(), 300)
-            self.split.setSizes([int(total * 0.58), int(total * 0.42)])
-
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
+        if not self._split_moved:  # keep 58:42 until the user drags the handle
+            total = max(self.split.width(), 300)
+            self.split.setSizes([int(total * 0.58), int(total * 0.42)])
         shift = tuple(self.db_offset())
         if shift != getattr(self, "_last_shift", None):
             self._last_shift = shift
