@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 class MemoExtractor:
     """Wraps an extractor so that the tracker and the relocalizing method extract the same
-    frame only once (the last image, compared by identity, and its features are kept)."""
+    frame only once (the last image and its features are kept; an image is the same when it
+    is the same array or equal to it, as the enlarged copies of one small frame are)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -47,8 +48,11 @@ class MemoExtractor:
         self._last: tuple[np.ndarray, Any] | None = None
 
     def extract(self, rgb: np.ndarray) -> Any:
-        if self._last is not None and self._last[0] is rgb:
-            return self._last[1]
+        last = self._last
+        if last is not None and (
+            last[0] is rgb or (last[0].shape == rgb.shape and np.array_equal(last[0], rgb))
+        ):
+            return last[1]
         feats = self.inner.extract(rgb)
         self._last = (rgb, feats)
         return feats
@@ -89,6 +93,7 @@ class LiveTracker:
             "" if has_points else "the map has no per-point descriptors: relocalizing every frame"
         )
         self.extractor = self._make_extractor(device)
+        self.upscale = self._upscale_side()
         radius = bundle.scene.scene_radius()
         self.motion = MotionModel(
             cfg.jump_translation * radius, cfg.jump_rotation, cfg.smoothing, cfg.max_gap
@@ -107,6 +112,15 @@ class LiveTracker:
         from locgui.methods.localize.configs import QueryConfig
 
         return MemoExtractor(make_extractor(self.bundle, QueryConfig(), device))
+
+    def _upscale_side(self) -> int:
+        """Small frames are enlarged as the map's images were (and the method's queries are),
+        so that tracking matches descriptors of the same scale."""
+        from locgui.methods.localize.common import upscale_side
+        from locgui.methods.localize.configs import QueryConfig
+
+        max_side = getattr(getattr(self.localizer, "config", None), "max_side", None)
+        return upscale_side(self.bundle, int(max_side or QueryConfig().max_side))
 
     def set_camera(self, camera: Camera | None) -> None:
         """Use ``camera`` for the frames; None lets the method choose (see the class)."""
@@ -128,7 +142,7 @@ class LiveTracker:
         gt_cam_from_world: Rigid3 | None = None,
     ) -> LiveFrameResult:
         """Localize one frame: (H, W, 3) uint8 RGB taken at ``timestamp`` seconds."""
-        from locgui.methods.localize.common import QueryFailure, normalize_image
+        from locgui.methods.localize.common import QueryFailure, extract_features, normalize_image
 
         start = time.perf_counter()
         timings: dict[str, float] = {}
@@ -144,7 +158,7 @@ class LiveTracker:
         feats = None
         if self.extractor is not None:
             with timed(timings, "extract"):
-                feats = self.extractor.extract(rgb)
+                feats = extract_features(self.extractor, rgb, self.upscale)
             res.keypoints = feats.keypoints
         predicted = self.motion.predict(timestamp)
         camera = self.camera if self.camera is not None and self._fits(width, height) else None
