@@ -111,7 +111,11 @@ def test_holdout_marks_every_nth_image_as_query(tiny_scene_dir: Path) -> None:
     held = {scene.images[i].name for i in inp.query_ids}
     assert {train[0], train[4], train[8], train[12]} <= held
     assert len(inp.map_ids) == 12 and inp.posed
-    assert all(scene.images[i].split == "test" for i in inp.query_ids)
+    assert all(inp.scene.images[i].split == "test" for i in inp.query_ids)
+    # The caller's scene is not modified.
+    assert all(scene.images[i].split == "train" for i in inp.query_ids if i not in set(
+        scene.split_ids("test")))  # fmt: skip
+    assert scene.images[inp.query_ids[0]].name == train[0]
 
 
 def test_cancel_leaves_no_bundle(tiny_scene_dir: Path, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="bundle folder to write (NAME.locmap)")
     parser.add_argument("--features", default="xfeat", choices=("xfeat", "sift", "aliked"))
     parser.add_argument("--matcher", default="mnn", choices=("mnn", "lighterglue", "lightglue"))
-    parser.add_argument("--max-keypoints", type=int, default=4096, help="per image (4096)")
+    parser.add_argument("--max-keypoints", type=int, default=2048, help="per image (2048)")
     parser.add_argument(
         "--max-side", type=int, default=640, help="longer image side for features, px (640)"
     )

@@ -103,7 +103,7 @@ def query_intrinsics(
 
 # ---------------------------------------------------------------------------------- features
 # The extractor parameter that caps the number of keypoints, per feature type.
-KEYPOINT_BUDGET = {"xfeat": "top_k", "sift": "max_num_features", "aliked": "max_num_keypoints"}
+KEYPOINT_BUDGET = {"xfeat": "top_k", "sift": "max_num_features", "aliked": "top_k"}
 
 
 def make_extractor(bundle: Any, cfg: QueryConfig, device: str) -> Any:

@@ -41,7 +41,7 @@ class QueryConfig:
     max_side: int = param(
         640, "the query is shrunk so its longer side is at most this for features (px)", 160, 4096
     )
-    retrieval_k: int = param(3, "database images shortlisted by global retrieval", 1, 100)
+    retrieval_k: int = param(5, "database images shortlisted by global retrieval", 1, 100)
     fov_deg: float = param(
         60.0, "horizontal field of view assumed when the query has no intrinsics", 10.0, 170.0
     )
@@ -56,7 +56,7 @@ class QueryConfig:
     )
     min_inliers: int = param(12, "fewer pose inliers than this is a failure", 4, 1000)
     min_inlier_ratio: float = param(
-        0.1, "fewer inliers than this fraction of the 2D-3D matches is a failure", 0.0, 1.0
+        0.05, "fewer inliers than this fraction of the 2D-3D matches is a failure", 0.0, 1.0
     )
     seed: int = param(0, "random seed of RANSAC (-1: a different one each run)", -1, 2**31 - 1)
 
@@ -99,7 +99,7 @@ class PointsConfig(QueryConfig):
 class RprConfig(QueryConfig):
     """Classical relative pose: essential matrix to the top reference, metric scale from map."""
 
-    retrieval_k: int = param(3, "references tried; the best-supported pose wins", 1, 20)
+    retrieval_k: int = param(5, "references tried; the best-supported pose wins", 1, 20)
     matcher: str = param("mnn", "2D-2D matcher", choices=MATCHERS)
     min_similarity: float = param(
         0.8, "mutual-NN matches need at least this descriptor cosine similarity", 0.0, 1.0

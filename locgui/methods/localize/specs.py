@@ -18,7 +18,7 @@ SPECS = [
             "fast": {"retrieval_k": 2, "max_keypoints": 1024},
             "accurate": {"retrieval_k": 8, "max_keypoints": 4096, "triangulated_only": False},
         },
-        test_config={"retrieval_k": 3, "max_keypoints": 2048},
+        test_config={"retrieval_k": 5, "max_keypoints": 2048},
         paper="hloc-style baseline; XFeat/SIFT/ALIKED features, pycolmap PnP-RANSAC + refinement",
     ),
     MethodSpec(

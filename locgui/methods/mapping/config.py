@@ -14,7 +14,7 @@ class MapBuildConfig:
 
     features: str = param("xfeat", "local features", choices=("xfeat", "sift", "aliked"))
     matcher: str = param("mnn", "pair matcher", choices=("mnn", "lighterglue", "lightglue"))
-    max_keypoints: int = param(4096, "keypoints per mapping image", 256, 16384)
+    max_keypoints: int = param(2048, "keypoints per mapping image", 256, 16384)
     max_side: int = param(640, "images are shrunk to this longer side for features (px)", 160, 4096)
     upscale: bool = param(
         True, "enlarge smaller images (and queries) to max_side for sub-pixel keypoints"

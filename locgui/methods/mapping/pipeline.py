@@ -55,13 +55,14 @@ def extractor_options(cfg: MapBuildConfig) -> dict[str, Any]:
 
 
 def build_map(
-    source: str | Path,
+    source: str | Path | SceneMap,
     out: str | Path,
     config: MapBuildConfig | None = None,
     ctx: RunContext | None = None,
     overwrite: bool = False,
 ) -> BuildReport:
-    """Build the map bundle ``out`` from a scene (or an image folder) ``source``.
+    """Build the map bundle ``out`` from a scene (a path any reader opens, an image folder, or
+    an opened ``SceneMap``) ``source``.
 
     Known poses are kept and the matches triangulated (pycolmap); without poses, pycolmap's
     incremental SfM recovers them (units "arbitrary"). Cancelling ``ctx`` (or Ctrl-C) leaves
@@ -79,7 +80,8 @@ def build_map(
 
         raise BundleError(f"{out} already exists (use --overwrite to replace it)")
     with ctx.stage("load"):
-        inp = select_images(load_source(Path(source)), cfg.holdout, cfg.sfm)
+        scene = source if isinstance(source, SceneMap) else load_source(Path(source))
+        inp = select_images(scene, cfg.holdout, cfg.sfm)
     scene = inp.scene
     device = resolve_device(cfg.device)
     extractor = get_extractor(cfg.features, device=device, **extractor_options(cfg))

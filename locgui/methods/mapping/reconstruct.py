@@ -30,9 +30,12 @@ Pair = tuple[int, int]
 
 @contextmanager
 def cancellation_token(ctx: RunContext) -> Iterator[Any]:
-    """A pycolmap CancellationToken that fires when ``ctx`` is cancelled."""
+    """A pycolmap CancellationToken that fires when ``ctx`` is cancelled; pycolmap's own
+    per-image log lines are silenced meanwhile (warnings and errors still show)."""
     import pycolmap
 
+    level = pycolmap.logging.minloglevel
+    pycolmap.logging.minloglevel = max(level, 2)
     token = pycolmap.CancellationToken()
     done = threading.Event()
 
@@ -49,13 +52,8 @@ def cancellation_token(ctx: RunContext) -> Iterator[Any]:
     finally:
         done.set()
         thread.join()
+        pycolmap.logging.minloglevel = level
     ctx.check_cancelled()
-
-
-def _quiet_pycolmap() -> None:
-    import pycolmap
-
-    pycolmap.logging.minloglevel = 2  # warnings and errors only: no per-image INFO lines
 
 
 def write_database(
@@ -142,7 +140,6 @@ def triangulate(
     """
     import pycolmap
 
-    _quiet_pycolmap()
     db_path = workdir / "database.db"
     write_database(db_path, scene, ids, features, matches, verified=True)
     out = workdir / "triangulated"
@@ -185,7 +182,6 @@ def incremental_sfm(
     """
     import pycolmap
 
-    _quiet_pycolmap()
     db_path = workdir / "database.db"
     write_database(db_path, scene, ids, features, matches, verified=False)
     pairs_file = workdir / "pairs.txt"

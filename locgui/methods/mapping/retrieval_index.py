@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+MAX_TRAIN = 25_000
+"""Local descriptors sampled to learn the vocabulary (plenty for tens of words; k-means
+cost grows linearly with it)."""
+
 
 def fit_index(features: dict[int, Any], clusters: int, seed: int) -> Any:
     """A ``GlobalIndex`` over ``features`` (image id -> Features), vocabulary learned here."""
     from locgui.methods.retrieval import GlobalIndex
 
     ids = sorted(features)
-    index = GlobalIndex(num_words=clusters, seed=seed)
+    index = GlobalIndex(num_words=clusters, seed=seed, max_train=MAX_TRAIN)
     index.fit([features[i] for i in ids], image_ids=ids)
     return index
 

@@ -45,6 +45,7 @@ def select_images(scene: SceneMap, holdout: int = 0, mode: str = "auto") -> Mapp
     """
     if scene.image_dir is None:
         raise SceneFormatError(f"{scene.source_path}: the scene has no image folder to map")
+    scene = scene.subset(list(scene.images))  # a copy: held-out images are re-labelled below
     missing = set(scene.missing_images)
     usable = sorted(
         (im for im in scene.images.values() if im.name not in missing), key=lambda im: im.name
