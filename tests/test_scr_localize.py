@@ -16,6 +16,7 @@ from locgui.io import open_scene
 from locgui.io.bundle import MapBundle
 from locgui.io.images import read_depth, read_image
 from locgui.methods.registry import get_method
+from locgui.methods.scr.checkpoint import training_image_ids
 from locgui.methods.scr.data import depth_targets, make_grid
 from locgui.runtime.context import RunContext
 
@@ -43,9 +44,19 @@ def _query(scene: object, image_id: int, held_out: bool = False) -> Query:
     )  # fmt: skip
 
 
+def _training_views(bundle: MapBundle) -> list[int]:
+    from locgui.methods.scr.buffer import validation_split
+    from tests.plugins.scr import TINY_SCR_CONFIG
+
+    ids = training_image_ids(bundle.scene)
+    held = validation_split(ids, TINY_SCR_CONFIG.validation_fraction)
+    assert len(held) == 2
+    return [i for i in ids if i not in held]
+
+
 def test_scr_localizes_training_views(scr: object, tiny_scr_bundle: MapBundle) -> None:
     scene = tiny_scr_bundle.scene
-    for image_id in sorted(scene.images)[::5]:
+    for image_id in _training_views(tiny_scr_bundle)[::4]:
         q = _query(scene, image_id)
         partials: list[str] = []
         ctx = RunContext(on_partial=lambda kind, payload, seen=partials: seen.append(kind))
@@ -59,14 +70,14 @@ def test_scr_localizes_training_views(scr: object, tiny_scr_bundle: MapBundle) -
 
 def test_scene_coordinates_are_complete(scr: object, tiny_scr_bundle: MapBundle) -> None:
     scene = tiny_scr_bundle.scene
-    image_id = sorted(scene.images)[3]
+    image_id = _training_views(tiny_scr_bundle)[3]
     q = _query(scene, image_id)
     result = scr.localize(q, RunContext())  # type: ignore[attr-defined]
     sc = result.scene_coordinates
     assert sc is not None and sc.gt_xyz is not None
     grid = make_grid(320, 240, 160)
     assert sc.xy.shape == (*grid.shape, 2) and sc.xyz.shape == (*grid.shape, 3)
-    assert sc.confidence.shape == grid.shape and (sc.confidence > 1).all()
+    assert sc.confidence.shape == grid.shape and (sc.confidence >= 1).all()
     np.testing.assert_array_equal(sc.xy, grid.xy())
     im = scene.images[image_id]
     assert im.depth is not None and im.cam_from_world is not None
@@ -75,10 +86,12 @@ def test_scene_coordinates_are_complete(scr: object, tiny_scr_bundle: MapBundle)
     m = result.matches_2d3d
     assert m is not None and len(m) == round(0.5 * sc.confidence.size)
     assert (m.point3D_ids == -1).all() and m.inliers.sum() == result.num_inliers
-    kept = sc.confidence.reshape(-1) >= np.sort(sc.confidence.reshape(-1))[::-1][len(m) - 1]
-    np.testing.assert_array_equal(
-        np.sort(m.xyz, axis=0), np.sort(sc.xyz.reshape(-1, 3)[kept], axis=0)
-    )
+    # the matches are the most confident cells (ties at the cut may go either way)
+    conf = sc.confidence.reshape(-1)
+    cut = np.sort(conf)[::-1][len(m) - 1]
+    kept = {tuple(row) for row in sc.xyz.reshape(-1, 3)[conf >= cut]}
+    assert len(kept) >= len(m) and all(tuple(row) in kept for row in m.xyz)
+    assert len({tuple(row) for row in sc.xyz.reshape(-1, 3)[conf > cut]}) < len(m)
 
 
 def test_query_views_get_ground_truth_from_the_source_scene(

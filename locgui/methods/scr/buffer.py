@@ -41,18 +41,26 @@ class PixelBuffer:
         inputs: (N, C) float16 head inputs, on the training device.
         targets: (N, 3) float64 world coordinates, map units, on the training device.
         original: (N,) bool, the cell comes from an un-augmented image (for evaluation).
+        holdout: (N,) bool, the cell comes from a validation image (never trained on).
         supervision: "depth" or "sfm".
-        images: mapping images used.
+        images: mapping images trained on.
+        validation_images: mapping images held out for validation.
     """
 
     inputs: torch.Tensor
     targets: torch.Tensor
     original: torch.Tensor
+    holdout: torch.Tensor
     supervision: str
     images: int
+    validation_images: int = 0
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
+
+    def training_rows(self) -> torch.Tensor:
+        """(M,) int64 rows the head is trained on (all but the validation images)."""
+        return torch.nonzero(~self.holdout).flatten()
 
 
 def image_tensor(rgb: np.ndarray, device: str | torch.device) -> torch.Tensor:
@@ -119,6 +127,15 @@ def supervision_kind(scene: SceneMap, image_ids: list[int]) -> str:
     )
 
 
+def validation_split(image_ids: list[int], fraction: float) -> list[int]:
+    """Evenly spaced mapping images held out for validation (none for fewer than 8 images)."""
+    n = int(round(fraction * len(image_ids))) if len(image_ids) >= 8 else 0
+    if n == 0:
+        return []
+    picks = np.linspace(0, len(image_ids) - 1, n + 2)[1:-1].round().astype(int)
+    return [image_ids[i] for i in sorted(set(picks.tolist()))]
+
+
 def build_buffer(
     scene: SceneMap,
     image_ids: list[int],
@@ -127,16 +144,20 @@ def build_buffer(
     device: str,
     ctx: RunContext,
 ) -> PixelBuffer:
-    """Encode every mapping image (and its augmented copies) and keep random valid cells."""
+    """Encode every mapping image (and its augmented copies) and keep random valid cells.
+
+    Validation images contribute their original version only, flagged ``holdout``.
+    """
     kind = supervision_kind(scene, image_ids)
     rng = np.random.default_rng(cfg.seed)
+    held = set(validation_split(image_ids, cfg.validation_fraction))
     copies = 1 + cfg.augmentations
     per_copy = max(1, cfg.max_pixels // (len(image_ids) * copies))
-    inputs, targets, original = [], [], []
+    parts: list[tuple[torch.Tensor, torch.Tensor, bool, bool]] = []
     for n, image_id in enumerate(image_ids):
         ctx.progress("scr buffer", n / len(image_ids), f"encoding image {n + 1}/{len(image_ids)}")
         rgb, depth = read_view(scene, image_id, with_depth=kind == "depth")
-        for k in range(copies):
+        for k in range(1 if image_id in held else copies):
             scale = 1.0 if k == 0 else float(np.exp(rng.uniform(-1, 1) * cfg.scale_jitter))
             angle = 0.0 if k == 0 else float(rng.uniform(-1, 1) * cfg.rotation)
             grid = make_grid(rgb.shape[1], rgb.shape[0], cfg.max_side, scale, angle)
@@ -149,13 +170,21 @@ def build_buffer(
                 valid = np.sort(rng.choice(valid, per_copy, replace=False))
             feats = encode_image(backbone, pixels, grid, cfg.colour, device)
             sel = torch.from_numpy(valid).to(device)
-            inputs.append(feats.reshape(-1, feats.shape[-1])[sel].half())
-            targets.append(torch.from_numpy(tgt[valid]).to(device))
-            original.append(torch.full((len(valid),), k == 0, device=device))
-    if not inputs:
+            cells = feats.reshape(-1, feats.shape[-1])[sel].half()
+            parts.append((cells, torch.from_numpy(tgt[valid]).to(device), k == 0, image_id in held))
+    if not any(not p[3] for p in parts):
         raise MethodError("SCR training found no cell with a ground-truth coordinate")
     buf = PixelBuffer(
-        torch.cat(inputs), torch.cat(targets), torch.cat(original), kind, len(image_ids)
+        inputs=torch.cat([p[0] for p in parts]),
+        targets=torch.cat([p[1] for p in parts]),
+        original=torch.cat([torch.full((len(p[0]),), p[2], device=device) for p in parts]),
+        holdout=torch.cat([torch.full((len(p[0]),), p[3], device=device) for p in parts]),
+        supervision=kind,
+        images=len(image_ids) - len(held),
+        validation_images=len(held),
     )
-    log.info("scr buffer: %d cells from %d images (%s supervision)", len(buf), len(image_ids), kind)
+    log.info(
+        "scr buffer: %d cells from %d images + %d validation images (%s supervision)",
+        len(buf), buf.images, buf.validation_images, kind,
+    )  # fmt: skip
     return buf

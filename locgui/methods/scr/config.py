@@ -54,6 +54,10 @@ class ScrTrainConfig:
     photometric: float = param(0.25, "strength of brightness/contrast/colour jitter", 0.0, 1.0)
     scale_jitter: float = param(0.2, "relative image scale change of augmented copies", 0.0, 0.5)
     rotation: float = param(15.0, "in-plane rotation of augmented copies, degrees", 0.0, 180.0)
+    validation_fraction: float = param(
+        0.1, "mapping images held out to measure generalization and weight the inverse's "
+        "frequencies (none below 8 images)", 0.0, 0.5,
+    )  # fmt: skip
     max_pixels: int = param(
         1_000_000, "pixel buffer size (cells are subsampled beyond it)", 1000, 100_000_000
     )
@@ -83,6 +87,9 @@ class ScrConfig:
     ransac_threshold: float = param(
         8.0, "RANSAC inlier threshold in pixels of the query image", 0.5, 64.0
     )
+    ransac_iterations: int = param(
+        10_000, "RANSAC trials at most (paper: 10,000; 1,000 is ~10x faster)", 10, 1_000_000
+    )
     min_inliers: int = param(12, "fewer pose inliers than this is a failure", 4, 100_000)
     refine: bool = param(True, "non-linear refinement of the pose on its inliers")
     fov_deg: float = param(
@@ -92,6 +99,7 @@ class ScrConfig:
         True, "estimate the focal length in PnP when intrinsics are only guessed"
     )
     search_margin: float = param(
-        0.5, "the inverse searches the training points' range widened by this (map units)", 0, 1e6
-    )
+        0.1, "the inverse searches the training coordinates' range widened by this fraction "
+        "of its extent on each side", 0.0, 10.0,
+    )  # fmt: skip
     seed: int = param(0, "random seed of sampling and RANSAC (-1: a different one)", -1, 2**31 - 1)

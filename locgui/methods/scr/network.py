@@ -133,7 +133,8 @@ class ScrHead(nn.Module):
 
 
 def confidence(raw: torch.Tensor) -> torch.Tensor:
-    """tau = 1 + exp(raw) > 1 (the clamp keeps exp finite in float32)."""
+    """tau = 1 + exp(raw) >= 1 (exactly 1 where exp underflows in float32; the clamp keeps
+    it finite)."""
     return 1.0 + torch.exp(raw.clamp(max=30.0))
 
 

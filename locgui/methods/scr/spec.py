@@ -13,10 +13,10 @@ SPECS = [
         factory="locgui.methods.scr.localizer:ScrLocalizer",
         requires=("scr",),
         presets={
-            "fast": {"max_correspondences": 1024},
+            "fast": {"max_correspondences": 1024, "ransac_iterations": 1000},
             "accurate": {"max_correspondences": 8192, "keep_fraction": 0.5},
         },
-        test_config={"max_correspondences": 1024},
+        test_config={"max_correspondences": 1024, "ransac_iterations": 2000},
         paper=(
             "SACReg (scene-agnostic, transformer over database images) is not available; "
             "locgui trains a per-scene head on frozen XFeat features that regresses the paper's "

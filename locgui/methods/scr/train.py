@@ -93,7 +93,7 @@ def train_scr(
     meta = saved.meta if saved else _model_meta(cfg, buffer, scene)
     head = ScrHead(meta.in_dim, meta.out_dim, meta.width, meta.blocks).to(dev)
     optimizer = torch.optim.Adam(head.parameters(), lr=cfg.learning_rate)
-    total = _steps(cfg, len(buffer))
+    total = _steps(cfg, len(buffer.training_rows()))
     state = TrainState(0, total)
     head.set_input_statistics(buffer.inputs[torch.randperm(len(buffer))[:100_000].to(dev)])
     if saved is not None:
@@ -217,6 +217,7 @@ class _Runner:
         self.head, self.optimizer, self.buffer, self.meta = head, optimizer, buffer, meta
         self.cfg, self.device, self.ctx, self.store, self.scene = cfg, device, ctx, store, scene
         self.state = state
+        self.rows = buffer.training_rows()
         self.metrics_base: dict[str, Any] = {}
 
     def run(self) -> Path:
@@ -248,8 +249,8 @@ class _Runner:
         st, cfg = self.state, self.cfg
         for group in self.optimizer.param_groups:
             group["lr"] = one_cycle(st.step, st.total, cfg.learning_rate)
-        idx = torch.randint(0, len(self.buffer), (cfg.batch_size,), generator=gen)
-        idx = idx.to(self.device)
+        pick = torch.randint(0, len(self.rows), (cfg.batch_size,), generator=gen)
+        idx = self.rows[pick.to(self.device)]
         y, raw = self.head(self.buffer.inputs[idx].float())
         loss, l1 = cell_loss(y, raw, self.buffer.targets[idx], self.meta)
         self.optimizer.zero_grad(set_to_none=True)
@@ -261,7 +262,7 @@ class _Runner:
         st = self.state
         loss, l1 = (float(np.mean([w[k] for w in window])) for k in (0, 1))
         st.losses.append((st.step, round(loss, 5), round(l1, 5)))
-        epoch = st.step * self.cfg.batch_size / len(self.buffer)
+        epoch = st.step * self.cfg.batch_size / len(self.rows)
         self.ctx.progress(
             "scr training",
             st.step / st.total,
@@ -275,8 +276,9 @@ class _Runner:
             "step": self.state.step,
             "total_steps": self.state.total,
             "train_seconds": round(self.state.seconds, 2),
-            "cells": len(self.buffer),
+            "cells": len(self.rows),
             "images": self.buffer.images,
+            "validation_images": self.buffer.validation_images,
             "supervision": self.buffer.supervision,
             "device": self.device,
             "loss_curve": _thin(self.state.losses, 200),
@@ -304,30 +306,53 @@ def _thin(rows: list[tuple[int, float, float]], n: int) -> list[list[float]]:
 def evaluate_buffer(
     head: ScrHead, buffer: PixelBuffer, meta: ckpt.ModelMeta, max_cells: int = 20000
 ) -> dict[str, Any]:
-    """Fit the inverse's frequency weights, then the median scene-coordinate error (map units)
-    on cells of the un-augmented mapping images. Sets ``meta.frequency_weights``."""
-    rows = torch.nonzero(buffer.original).flatten()
-    if len(rows) > max_cells:
-        pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(0))[:max_cells]
-        rows = rows[pick.to(rows.device)]
+    """Fit the inverse's frequency weights and measure median scene-coordinate errors.
+
+    Weights come from the validation images' cells when there are any (training cells are
+    memorized: they would trust frequencies that new views do not get right), else from the
+    un-augmented training cells. Sets ``meta.frequency_weights``. Errors in map units.
+    """
+    train = _sample(buffer.original & ~buffer.holdout, max_cells)
+    valid = _sample(buffer.holdout, max_cells)
     was_training = head.training
     head.eval()
-    y, raw = head(buffer.inputs[rows].float())
+    out = {name: _outputs(head, buffer, rows, meta) for name, rows in (("train", train),
+                                                                       ("validation", valid))
+           if len(rows)}  # fmt: skip
     head.train(was_training)
-    y_np = shape_output(y, meta.encoding).cpu().numpy()
-    truth = buffer.targets[rows].cpu().numpy()
     if meta.encoding == "cosine":
-        w = frequency_weights(y_np, truth * meta.unit_scale, meta.freqs())
+        y, truth, _ = out["validation"] if "validation" in out else out["train"]
+        w = frequency_weights(y, truth * meta.unit_scale, meta.freqs())
         meta.frequency_weights = np.round(w, 4).tolist()
-    err = np.linalg.norm(predicted_xyz(y_np, meta) - truth, axis=1)
-    tau = confidence(raw).cpu().numpy()
-    top = err[tau >= np.median(tau)]
-    return {
-        "train_median_error": round(float(np.median(err)), 5),
-        "train_median_error_top50": round(float(np.median(top)), 5),
-        "train_error_units": "map units",
-        "frequency_weights": meta.frequency_weights,
-    }
+    metrics: dict[str, Any] = {"error_units": "map units"}
+    for name, (y, truth, tau) in out.items():
+        err = np.linalg.norm(predicted_xyz(y, meta) - truth, axis=1)
+        metrics[f"{name}_median_error"] = round(float(np.median(err)), 5)
+        metrics[f"{name}_median_error_top50"] = round(
+            float(np.median(err[tau >= np.median(tau)])), 5
+        )
+    metrics["frequency_weights"] = meta.frequency_weights
+    return metrics
+
+
+def _sample(mask: torch.Tensor, n: int) -> torch.Tensor:
+    rows = torch.nonzero(mask).flatten()
+    if len(rows) > n:
+        pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(0))[:n]
+        rows = rows[pick.to(rows.device)]
+    return rows
+
+
+def _outputs(
+    head: ScrHead, buffer: PixelBuffer, rows: torch.Tensor, meta: ckpt.ModelMeta
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shaped outputs (n, out_dim), targets (n, 3) map units, confidence (n,)) for rows."""
+    y, raw = head(buffer.inputs[rows].float())
+    return (
+        shape_output(y, meta.encoding).cpu().numpy(),
+        buffer.targets[rows].cpu().numpy(),
+        confidence(raw).cpu().numpy(),
+    )
 
 
 def frequency_weights(y: np.ndarray, v: np.ndarray, freqs: np.ndarray) -> np.ndarray:
