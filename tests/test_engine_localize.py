@@ -211,3 +211,40 @@ def test_map_without_points_is_refused_with_a_hint(tiny_bundle: MapBundle, tmp_p
         spec = get_method(name)
         with pytest.raises(MethodError, match="sfm_points.*rebuild the map"):
             spec.create(empty, spec.make_config())
+
+
+@pytest.mark.parametrize("name", ["sfm", "rpr"])
+def test_a_failed_shortlist_is_retried_with_more_images(
+    name: str, tiny_bundle: MapBundle, tiny_queries: list[Query], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrieval whose short shortlist holds only the view facing away from the query: the
+    first attempt fails, the widened one (the real ranking) recovers the pose."""
+    from locgui.methods.localize import base
+
+    query = tiny_queries[0]
+    assert query.gt_cam_from_world is not None
+    scene = tiny_bundle.scene
+    gt_axis = query.gt_cam_from_world.rotation[2]
+    away = min(
+        scene.images, key=lambda i: float(scene.images[i].cam_from_world.rotation[2] @ gt_axis)
+    )
+    real = base.retrieve
+
+    def rigged(bundle, features, q, k):  # type: ignore[no-untyped-def]
+        hits = real(bundle, features, q, k)
+        if k == 1:  # the first attempt: only the view looking the other way
+            return [
+                next(r for r in real(bundle, features, q, len(scene.images)) if r.image_id == away)
+            ]
+        return hits
+
+    monkeypatch.setattr(base, "retrieve", rigged)
+    spec = get_method(name)
+    no_retry = spec.create(tiny_bundle, spec.make_config(retrieval_k=1, retry_k=0))
+    assert not no_retry.localize(query, RunContext()).success
+    localizer = spec.create(tiny_bundle, spec.make_config(retrieval_k=1, retry_k=4))
+    result = localizer.localize(query, RunContext())
+    assert result.success, result.reason
+    assert "retried with 5 images" in result.extras["retry"] and len(result.retrieved) == 5
+    t, r = pose_error(result.cam_from_world, query.gt_cam_from_world)  # type: ignore[arg-type]
+    assert t < 0.2 and r < 2.0

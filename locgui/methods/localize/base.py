@@ -74,7 +74,7 @@ class StructureLocalizer:
         try:
             check_map_has_points(self.bundle)
             prepared = self._prepare(query, qctx, result)
-            self._solve(query, prepared, qctx, result)
+            self._solve_with_retry(query, prepared, qctx, result)
         except QueryFailure as exc:
             result.success = False
             result.cam_from_world = None
@@ -109,6 +109,32 @@ class StructureLocalizer:
         self, query: Query, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult
     ) -> None:
         raise NotImplementedError
+
+    def _solve_with_retry(
+        self, query: Query, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult
+    ) -> None:
+        """``_solve``; when it fails and the map has more images, once more with a shortlist
+        ``retry_k`` images longer (global retrieval sometimes ranks the right views lower)."""
+        try:
+            self._solve(query, prepared, ctx, result)
+            return
+        except QueryFailure as first:
+            k = len(prepared.retrieved) + self.config.retry_k
+            if self.config.retry_k <= 0 or len(prepared.retrieved) < self.config.retrieval_k:
+                raise
+            with ctx.stage("retrieve"):
+                wider = retrieve(self.bundle, prepared.features, query, k)
+            if len(wider) <= len(prepared.retrieved):
+                raise
+            note = f"retried with {len(wider)} images after: {first}"
+        prepared.retrieved = result.retrieved = wider
+        result.num_inliers = 0
+        try:
+            self._solve(query, prepared, ctx, result)
+        except QueryFailure as exc:
+            raise QueryFailure(f"{exc} ({note})") from exc
+        result.extras["retry"] = note
+        result.reason = _join(result.reason, note)
 
     def _check_enough(self, matches: Matches2D3D) -> None:
         if len(matches) < max(4, self.config.min_inliers):

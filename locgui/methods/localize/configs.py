@@ -42,6 +42,10 @@ class QueryConfig:
         640, "the query is shrunk so its longer side is at most this for features (px)", 160, 4096
     )
     retrieval_k: int = param(5, "database images shortlisted by global retrieval", 1, 100)
+    retry_k: int = param(
+        10, "when no pose is found, retry once with this many more shortlisted images "
+        "(0: never)", 0, 200,
+    )  # fmt: skip
     fov_deg: float = param(
         60.0, "horizontal field of view assumed when the query has no intrinsics", 10.0, 170.0
     )
@@ -100,6 +104,9 @@ class RprConfig(QueryConfig):
     """Classical relative pose: essential matrix to the top reference, metric scale from map."""
 
     retrieval_k: int = param(5, "references tried; the best-supported pose wins", 1, 20)
+    retry_k: int = param(
+        5, "when no reference gives a pose, retry once with this many more (0: never)", 0, 50
+    )
     matcher: str = param("mnn", "2D-2D matcher", choices=MATCHERS)
     min_similarity: float = param(
         0.8, "mutual-NN matches need at least this descriptor cosine similarity", 0.0, 1.0
@@ -108,6 +115,10 @@ class RprConfig(QueryConfig):
     ransac_threshold: float = param(
         1.5, "essential-matrix RANSAC threshold in pixels at the feature resolution", 0.1, 32.0
     )
+    ransac_iterations: int = param(
+        2000, "5-point RANSAC trials per reference at most (a reference with fewer than ~30% "
+        "inliers needs more and is rarely worth it)", 100, 100_000,
+    )  # fmt: skip
     min_inliers: int = param(20, "fewer essential-matrix inliers than this is a failure", 5, 1000)
     min_scale_points: int = param(
         6, "matched map points needed to recover the metric scale", 2, 1000

@@ -40,13 +40,16 @@ def relative_pose(
     xy_q: np.ndarray,
     threshold: float,
     seed: int,
+    max_trials: int = 2000,
 ) -> tuple[Rigid3, np.ndarray] | None:
-    """``query_from_ref`` with unit translation and the (N,) inlier mask, or None."""
+    """``query_from_ref`` with unit translation and the (N,) inlier mask, or None
+    (5-point LO-RANSAC, at most ``max_trials`` trials, then refinement on the inliers)."""
     import pycolmap
 
     opts = pycolmap.RANSACOptions()
     opts.max_error = float(threshold)
     opts.random_seed = int(seed)
+    opts.max_num_trials = int(max_trials)
     c_ref, c_q = to_pycolmap_camera(cam_ref), to_pycolmap_camera(cam_q)
     a = np.ascontiguousarray(xy_ref, np.float64)
     b = np.ascontiguousarray(xy_q, np.float64)
@@ -173,7 +176,10 @@ class RprLocalizer(StructureLocalizer):
         cam_q = prepared.intrinsics.camera
         threshold = cfg.ransac_threshold * prepared.scale
         with ctx.stage("relative_pose"):
-            rel = relative_pose(cam_ref, pair.db_xy, cam_q, pair.query_xy, threshold, cfg.seed)
+            rel = relative_pose(
+                cam_ref, pair.db_xy, cam_q, pair.query_xy, threshold, cfg.seed,
+                cfg.ransac_iterations,
+            )  # fmt: skip
             if rel is None:
                 raise QueryFailure("no essential matrix found")
             q_from_ref, mask = rel
