@@ -60,6 +60,7 @@ class StallProbe:
         self.interval = interval_ms / 1000
         self.gaps: list[float] = []
         self.cpu: list[float] = []  # main-thread CPU time spent inside each gap
+        self.ends: list[float] = []  # when each gap ended, seconds after start()
         self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
         self.timer = QtCore.QTimer(interval=interval_ms)
@@ -67,7 +68,7 @@ class StallProbe:
         self.timer.timeout.connect(self._tick)
 
     def start(self) -> None:
-        self._last = time.perf_counter()
+        self._start = self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
         self.timer.start()
 
@@ -78,6 +79,7 @@ class StallProbe:
         now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append(now - self._last)
         self.cpu.append(cpu - self._last_cpu)
+        self.ends.append(now - self._start)
         self._last, self._last_cpu = now, cpu
 
     def report(self) -> str:
@@ -85,7 +87,10 @@ class StallProbe:
         thread did not spend computing is time the OS (or the GIL) gave to other work."""
         gaps, cpu = np.array(self.gaps) * 1000, np.array(self.cpu) * 1000
         top = np.argsort(gaps)[::-1][:3]
-        worst = ", ".join(f"{gaps[i]:.0f} ms ({cpu[i]:.0f} ms UI CPU)" for i in top)
+        worst = ", ".join(
+            f"{gaps[i]:.0f} ms ({cpu[i]:.0f} ms UI CPU, ending at {self.ends[i]:.2f} s)"
+            for i in top
+        )
         return (
             f"max {gaps.max():.1f} ms, p99 {np.percentile(gaps, 99):.1f} ms, median "
             f"{np.median(gaps):.1f} ms; longest: {worst}; UI thread busy "
@@ -119,27 +124,34 @@ def bench_stall(window, scene: Path, bundle: Path, tmp: Path) -> None:
     t0 = time.perf_counter()
     build = bench.build_map(scene, tmp / "again.locmap", open_when_done=False)
     tasks = [build]
-    for name in list(state.queries)[:3]:
+    from PySide6 import QtCore
+
+    def pick_and_localize(name: str) -> None:  # one user action: select a query, press Enter
         state.select_query(name)
         task = bench.localize(["sfm"])
         if task is not None:
             tasks.append(task)
-    # Interact while the work runs: orbit the 3D view every 30 ms.
-    from PySide6 import QtCore
 
+    # The user picks three queries, 1.5 s apart, while the map builds.
+    for n, name in enumerate(list(state.queries)[:3]):
+        QtCore.QTimer.singleShot(500 + 1500 * n, lambda name=name: pick_and_localize(name))
+    # Interact while the work runs: orbit the 3D view every 30 ms.
     orbit = QtCore.QTimer(interval=30)
     orbit.timeout.connect(lambda: window.view3d.gl.orbit(2, 0))
     orbit.start()
+    wait_until(lambda: len(tasks) == 4, 60)
     wait_until(lambda: all(t.state.done for t in tasks), 600)
     orbit.stop()
     probe.stop()
     for t in tasks:
         took = t.times["done"] - t.times.get("started", t.times["done"])
         print(
-            f"  {t.label}: {t.state.value} in {took:.1f} s" + (f" ({t.error})" if t.error else "")
+            f"  {t.label}: {t.state.value} in {took:.1f} s, done at "
+            f"{t.times['done'] - probe._start:.2f} s" + (f" ({t.error})" if t.error else "")
         )
     print(
-        f"event-loop stall during map build + 3 localizations ({time.perf_counter() - t0:.1f} s,"
+        f"event-loop stall during map build + 3 localizations picked 1.5 s apart "
+        f"({time.perf_counter() - t0:.1f} s,"
         f" orbiting the 3D view every 30 ms): {probe.report()}  (budget < 50 ms)"
     )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -221,6 +233,10 @@ def main() -> int:
     parser.add_argument("--scene", help="a scene folder with a sibling .locmap bundle")
     parser.add_argument("--skip-stall", action="store_true")
     parser.add_argument("--skip-fps", action="store_true")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N",
+        help="profile the UI thread during the stall run and print its N costliest functions",
+    )  # fmt: skip
     args = parser.parse_args()
     from PySide6 import QtCore
 
@@ -249,7 +265,18 @@ def main() -> int:
         else:
             print("preparing the tiny synthetic scene and its map ...", flush=True)
             scene, bundle = prepare_scene(tmp)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()  # the main (UI) thread only
+            profiler.enable()
         bench_stall(window, scene, bundle, tmp)
+        if args.profile:
+            profiler.disable()
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("tottime").print_stats(args.profile)
+            stats.sort_stats("cumulative").print_stats("locgui", args.profile)
         bench_click(window)
     window.close()
     if not args.skip_fps:

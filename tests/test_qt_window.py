@@ -347,3 +347,35 @@ def test_opening_a_bad_folder_is_reported_not_fatal(main_window, qtbot, tmp_path
     errors = main_window.state.notifications.errors()
     assert len(errors) == 1 and errors[0].message.startswith(f"open {tmp_path.name}: ")
     assert main_window.state.scene is None and main_window.isVisible()
+
+
+def test_localization_does_not_wait_for_a_map_build(
+    main_window, qtbot, tiny_bundle_dir, monkeypatch, tmp_path
+):
+    """A map build in flight (here one that blocks until released) does not queue the
+    localizations behind it, and the progress line follows the build."""
+    import threading
+
+    from locgui.model import building
+
+    release = threading.Event()
+
+    def blocking_build(source, out, config, ctx):  # type: ignore[no-untyped-def]
+        ctx.progress("build", 0.25, "matching")
+        assert release.wait(60)
+        return out
+
+    monkeypatch.setattr(building, "build_map_subprocess", blocking_build)
+    _open(main_window, qtbot, tiny_bundle_dir)
+    state = main_window.state
+    query = state.selection.current.query
+    build = main_window.bench.build_map(tmp_path / "src", tmp_path / "x.locmap", None, False)
+    qtbot.waitUntil(lambda: main_window.methods.progress.value() == 250, timeout=WAIT_MS)
+    assert main_window.methods.progress.text() == "build map x.locmap: matching"
+    state.settings.set("methods", ["sfm"])
+    main_window.bench.localize(["sfm"])
+    qtbot.waitUntil(lambda: "sfm" in state.results.get(query, {}), timeout=120_000)
+    assert not build.state.done
+    release.set()
+    qtbot.waitUntil(lambda: build.state.done, timeout=WAIT_MS)
+    assert build.error is None

@@ -57,6 +57,10 @@ def generate_subprocess(out: Path, preset: str, ctx: RunContext) -> Path:
     return Path(run_in_child("locgui.io.synth:generate", (str(out),), ctx, {"preset": preset}))
 
 
+BACKGROUND_NICENESS = 10
+"""Added to a child process's nice value (Linux/macOS; 0..19, higher yields more)."""
+
+
 def run_in_child(
     ref: str,
     args: tuple[Any, ...],
@@ -121,10 +125,18 @@ def _stop_child(child: Any, finished: bool) -> None:
 def _child_main(
     ref: str, args: tuple[Any, ...], kwargs: dict[str, Any], pass_context: bool, messages: Any
 ) -> None:
-    """Runs in the child process (``import locgui`` first: the zlib/pycolmap order)."""
+    """Runs in the child process (``import locgui`` first: the zlib/pycolmap order), at a
+    lower CPU priority: background work yields the cores to the window when it needs them."""
     import importlib
+    import os
 
     import locgui  # noqa: F401
+
+    if hasattr(os, "nice"):
+        try:
+            os.nice(BACKGROUND_NICENESS)
+        except OSError:
+            pass
 
     def progress(stage: str, fraction: float, message: str) -> None:
         messages.put(("progress", stage, fraction, message))

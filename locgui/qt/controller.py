@@ -189,10 +189,11 @@ class Workbench(QtCore.QObject):
     def build_map(
         self, source: Path, out: Path, config: Any = None, open_when_done: bool = True
     ) -> Task:
-        """Build a map bundle from ``source`` into ``out`` in the cpu worker, then open it."""
+        """Build a map bundle from ``source`` into ``out`` (a child process, watched from the
+        "build" executor so localizations on "cpu" are not queued behind it), then open it."""
         job = functools.partial(building.build_map_subprocess, Path(source), Path(out), config)
 
-        task = self.submit(job, "build", f"build map {Path(out).name}", executor="cpu")
+        task = self.submit(job, "build", f"build map {Path(out).name}", executor="build")
         if open_when_done:
             task.finished.connect(lambda path: self.open_path(path))
         task.finished.connect(

@@ -36,7 +36,7 @@ def open_demo(window: MainWindow) -> Task:
         functools.partial(building.prepare_demo, root),
         "demo",
         "prepare the demo scene",
-        executor="cpu",
+        executor="build",  # child processes: localizations need not wait for it
     )
     task_progress_dialog(window, "Demo scene", "Preparing the demo scene…", task)
     task.finished.connect(lambda bundle: bench.open_path(bundle))

@@ -24,6 +24,7 @@ from locgui.qt import style
 from locgui.qt.image_view import ImageCanvas
 from locgui.qt.live_worker import LiveWorker, draw_live, hud_html
 from locgui.qt.param_panel import ParamPanel
+from locgui.qt.progress_line import ProgressLine
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class LiveDock(QtWidgets.QDockWidget):
         self.keypoints = pg.ScatterPlotItem(size=4, pen=None, pxMode=True)
         self.canvas.view.addItem(self.keypoints)
         lay.addWidget(self.canvas, 1)
-        self.gauge = QtWidgets.QProgressBar(minimum=0, maximum=100, format="confidence %p%")
+        self.gauge = ProgressLine(0, 100, "confidence %p%")
         self.hud = QtWidgets.QLabel(textFormat=QtCore.Qt.TextFormat.RichText, wordWrap=True)
         self.status = style.shrinkable(QtWidgets.QLabel(objectName="muted", wordWrap=True))
         for w in (self.gauge, self.hud, self.status):

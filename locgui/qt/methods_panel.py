@@ -15,6 +15,7 @@ from locgui.methods.registry import MethodSpec, all_methods
 from locgui.qt import style
 from locgui.qt.controller import Workbench
 from locgui.qt.param_panel import ParamPanel
+from locgui.qt.progress_line import ProgressLine
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,7 @@ class MethodsPanel(QtWidgets.QWidget):
         self.device.setCurrentText(str(self.state.settings["device"]))
         self.device.currentTextChanged.connect(lambda d: self.state.settings.set("device", d))
         self.device.setToolTip("Where the methods run (one worker per device)")
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("idle")
+        self.progress = ProgressLine(0, 1000, "idle")
 
         head = QtWidgets.QHBoxLayout()
         head.addWidget(self.params_title, 1)

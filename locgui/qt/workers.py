@@ -1,6 +1,7 @@
 """The worker bridge: every long task (localize, open, map build, training) runs through it.
 
-One executor thread per device key ("cpu", "cuda", "io"), so CUDA work is serialized. A task
+One executor thread per key ("cpu", "cuda", "io", and "build" for jobs that run in a child
+process and only wait for it here), so CUDA work is serialized. A task
 is a function of a RunContext built from an immutable request snapshot on the main thread.
 The worker posts started / progress / partial / finished / failed / cancelled events to the
 main thread through a queued connection; ``Task`` re-emits them there as Qt signals, so views
