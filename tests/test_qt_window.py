@@ -334,6 +334,19 @@ def test_scene_coordinate_overlay(main_window, qtbot, tiny_scene):
     assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((0, 0, 320, 240))
     ov.combo.setCurrentText("coordinate error")
     np.testing.assert_allclose(ov.values, ys / 240.0)
+    assert ov.legend.text().startswith("error (map units)")
+    # Coordinates as colours: x (here growing downwards) drives the red channel only.
+    ov.combo.setCurrentText("coordinates")
+    rgb = ov.item.image
+    assert rgb.shape == (*xy.shape[:2], 3) and rgb.dtype == np.uint8
+    assert (np.diff(rgb[:, 0, 0].astype(int)) >= 0).all() and rgb[-1, 0, 0] > rgb[0, 0, 0]
+    assert (rgb[..., 1:] == 0).all() and "x 0.0" in ov.legend.text()
+    # The readout names the prediction under the cursor (cell row 5: x = 44 / 240).
+    text = ov.value_at(100.0, 44.0)
+    assert f"predicted ({44 / 240:.3f}, 0.000, 0.000)" in text and f"error {44 / 240:.3f}" in text
+    # The 3D view shows every predicted point.
+    gl = main_window.view3d.gl
+    np.testing.assert_allclose(gl.item("predicted").pos, gl.to_display(pred.reshape(-1, 3)))
     # A result without dense predictions hides it.
     main_window.state.set_result(exact_result(tiny_scene, qid, db, method="scrlike"))
     qtbot.waitUntil(lambda: not main_window.matches._refresh_timer.isActive(), timeout=WAIT_MS)

@@ -114,6 +114,7 @@ class MatchView(QtWidgets.QWidget):
         head.addWidget(self.overlay.combo)
         ll.addLayout(head)
         ll.addLayout(controls)
+        ll.addWidget(style.shrinkable(self.overlay.legend))
         ll.addWidget(self.canvas, 1)
         ll.addWidget(self.readout)
         self.shortlist = Shortlist()
@@ -398,7 +399,9 @@ class MatchView(QtWidgets.QWidget):
         if np.isfinite(x) and x >= dx and y >= dy and self.db_rgb is not None:
             self.readout.setText("database  " + pixel_readout(x - dx, y - dy, self.db_rgb))
         else:
-            self.readout.setText("query  " + pixel_readout(x, y, self.query_rgb))
+            dense = self.overlay.value_at(x, y)
+            text = "query  " + pixel_readout(x, y, self.query_rgb)
+            self.readout.setText(f"{text} · {dense}" if dense else text)
 
     def _on_image_chosen(self, image_id: object) -> None:
         image = image_id if isinstance(image_id, int) else None

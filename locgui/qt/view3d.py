@@ -17,6 +17,7 @@ from locgui.model.settings import LAYERS
 from locgui.model.state import AppState
 from locgui.qt import style
 from locgui.qt.gl_scene import SceneGLWidget
+from locgui.qt.overlays import coordinate_colours
 
 LAYER_TITLES = {
     "points": "Point cloud",
@@ -293,6 +294,8 @@ class Scene3DPanel(QtWidgets.QWidget):
             inl = np.asarray(result.matches_2d3d.xyz)[np.asarray(result.matches_2d3d.inliers, bool)]
         color = style.rgba(style.method_color(result.method) if result else style.SELECTION)
         self.gl.set_markers("inliers", inl, color, 3.5, "links", on_top=False)
+        dense, dense_colour = predicted_points(result)
+        self.gl.set_markers("predicted", dense, dense_colour, 2.5, "links", on_top=False)
         self.gl.update()
 
     def _update_legend(self) -> None:
@@ -323,6 +326,19 @@ class Scene3DPanel(QtWidgets.QWidget):
 
     def _on_camera_picked(self, image_id: int) -> None:
         self.state.select_image(image_id, source="3d")
+
+
+def predicted_points(result: LocalizationResult | None) -> tuple[np.ndarray, np.ndarray]:
+    """The dense scene coordinates of a result as (N, 3) points and (N, 4) RGBA colours (the
+    match view's coordinate colours), or empty arrays."""
+    sc = result.scene_coordinates if result is not None else None
+    if sc is None:
+        return np.zeros((0, 3)), np.zeros((0, 4))
+    xyz = np.asarray(sc.xyz, float).reshape(-1, 3)
+    xyz = xyz[np.isfinite(xyz).all(axis=1)]
+    rgb, _ = coordinate_colours(xyz.reshape(-1, 1, 3))
+    alpha = np.full((len(xyz), 1), 0.9)
+    return xyz, np.concatenate([rgb.reshape(-1, 3) / 255.0, alpha], axis=1)
 
 
 def _cat(segments: list[np.ndarray]) -> np.ndarray:
