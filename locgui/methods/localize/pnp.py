@@ -50,6 +50,7 @@ def absolute_pose(
     refine: bool = True,
     estimate_focal: bool = False,
     seed: int = 0,
+    max_trials: int | None = None,
 ) -> PnPResult | None:
     """Estimate ``cam_from_world`` from correspondences; None when RANSAC finds no model.
 
@@ -62,6 +63,7 @@ def absolute_pose(
         estimate_focal: estimate the focal length too (P4Pf); needs a single-focal model, so
             the camera is turned into SIMPLE_PINHOLE / SIMPLE_RADIAL first.
         seed: RANSAC seed (-1: random).
+        max_trials: cap on RANSAC trials (None: pycolmap's default).
     """
     import pycolmap
 
@@ -75,6 +77,8 @@ def absolute_pose(
     est = pycolmap.AbsolutePoseEstimationOptions()
     est.ransac.max_error = float(threshold_px)
     est.ransac.random_seed = int(seed)
+    if max_trials is not None:
+        est.ransac.max_num_trials = int(max_trials)
     est.estimate_focal_length = bool(estimate_focal)
     if refine:
         ref = pycolmap.AbsolutePoseRefinementOptions()

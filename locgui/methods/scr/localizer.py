@@ -103,6 +103,7 @@ class ScrLocalizer:
         result: LocalizationResult,
     ) -> None:
         from locgui.methods.localize.common import QueryFailure
+        from locgui.methods.localize.pnp import absolute_pose
 
         cfg = self.config
         pick = select_cells(coords.confidence, cfg.keep_fraction, cfg.max_correspondences, cfg.seed)
@@ -118,7 +119,11 @@ class ScrLocalizer:
         if n < max(4, cfg.min_inliers):
             raise QueryFailure(f"only {n} confident scene coordinates (< {cfg.min_inliers})")
         with ctx.stage("pnp"):
-            pnp = solve_pnp(xy, xyz, camera, cfg, estimate_focal=guessed and cfg.estimate_focal)
+            pnp = absolute_pose(
+                xy, xyz, camera, cfg.ransac_threshold, refine=cfg.refine,
+                estimate_focal=guessed and cfg.estimate_focal, seed=cfg.seed,
+                max_trials=cfg.ransac_iterations,
+            )  # fmt: skip
         if pnp is None:
             raise QueryFailure(f"PnP-RANSAC found no pose from {n} scene coordinates")
         matches.inliers, matches.reproj_error = pnp.inliers, pnp.reproj_error
@@ -191,46 +196,3 @@ def select_cells(confidence: np.ndarray, keep: float, limit: int, seed: int) -> 
         rng = np.random.default_rng(None if seed < 0 else seed)
         kept = np.sort(rng.choice(kept, limit, replace=False))
     return kept
-
-
-def solve_pnp(
-    xy: np.ndarray, xyz: np.ndarray, camera: Camera, cfg: ScrConfig, estimate_focal: bool
-) -> Any:
-    """pycolmap LO-RANSAC (P3P, or P4Pf for a guessed focal) capped at ``cfg.ransac_iterations``
-    trials, then refinement on the inliers; a ``PnPResult`` or None."""
-    import pycolmap
-
-    from locgui.methods.localize.geometry import (
-        from_pycolmap_camera,
-        from_pycolmap_rigid,
-        reprojection_errors,
-        to_pycolmap_camera,
-    )
-    from locgui.methods.localize.pnp import PnPResult
-
-    if estimate_focal:  # P4Pf estimates one focal length
-        f = float(np.mean(camera.focal))
-        cx, cy = camera.principal_point
-        camera = Camera(
-            "SIMPLE_PINHOLE", camera.width, camera.height, (f, cx, cy), camera.camera_id
-        )
-    pc_cam = to_pycolmap_camera(camera)
-    est = pycolmap.AbsolutePoseEstimationOptions()
-    est.ransac.max_error = float(cfg.ransac_threshold)
-    est.ransac.max_num_trials = int(cfg.ransac_iterations)
-    est.ransac.random_seed = int(cfg.seed)
-    est.estimate_focal_length = estimate_focal
-    xy = np.ascontiguousarray(xy, np.float64)
-    xyz = np.ascontiguousarray(xyz, np.float64)
-    if cfg.refine:
-        ref = pycolmap.AbsolutePoseRefinementOptions()
-        ref.refine_focal_length = estimate_focal
-        out = pycolmap.estimate_and_refine_absolute_pose(xy, xyz, pc_cam, est, ref)
-    else:
-        out = pycolmap.estimate_absolute_pose(xy, xyz, pc_cam, est)
-    if out is None:
-        return None
-    pose = from_pycolmap_rigid(out["cam_from_world"])
-    used = from_pycolmap_camera(pc_cam)
-    inliers = np.asarray(out["inlier_mask"], dtype=bool).reshape(-1)
-    return PnPResult(pose, used, inliers, reprojection_errors(used, pose, xy, xyz))
