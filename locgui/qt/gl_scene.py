@@ -19,7 +19,8 @@ import pyqtgraph.opengl as gl
 from OpenGL import GL
 from PySide6 import QtCore, QtGui
 
-from locgui.core.pose import Rigid3
+from locgui.core.camera import Camera
+from locgui.core.pose import Rigid3, project_to_rotation
 from locgui.model.geometry import pick_nearest, project_to_screen
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,21 @@ class SceneGLWidget(gl.GLViewWidget):
         vp = (0, 0, self.width(), self.height())
         m = self.projectionMatrix(vp, vp) * self.viewMatrix()
         return np.array(m.data(), float).reshape(4, 4).T
+
+    def view_camera(self, max_side: int | None = None) -> tuple[Camera, Rigid3]:
+        """The current view as an OpenCV pinhole camera (widget pixels, or shrunk so the
+        longer side is ``max_side``) and its ``cam_from_world`` (world frame, map units)."""
+        w, h = max(1, self.width()), max(1, self.height())
+        vp = (0, 0, w, h)
+        proj = np.array(self.projectionMatrix(vp, vp).data(), float).reshape(4, 4).T
+        view = np.array(self.viewMatrix().data(), float).reshape(4, 4).T
+        flip = np.diag([1.0, -1.0, -1.0])  # OpenGL eye (y up, looking down -z) -> OpenCV
+        cam_from_display = Rigid3(project_to_rotation(flip @ view[:3, :3]), flip @ view[:3, 3])
+        scale = 1.0 if not max_side else min(1.0, max_side / max(w, h))
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        fx, fy = proj[0, 0] * sw / 2, proj[1, 1] * sh / 2
+        camera = Camera("PINHOLE", sw, sh, (fx, fy, sw / 2, sh / 2))
+        return camera, cam_from_display * self.frame
 
     def screen_positions(self, world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 2) widget pixels (logical, y down) and (N,) visibility of world points."""

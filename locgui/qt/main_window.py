@@ -16,6 +16,7 @@ from locgui.qt.info_panels import NotificationPanel, PointPanel
 from locgui.qt.live_dock import LiveDock
 from locgui.qt.match_view import MatchView
 from locgui.qt.methods_panel import MethodsPanel
+from locgui.qt.nerf_view import NerfView
 from locgui.qt.query_panel import IMAGE_SUFFIXES, QueryPanel
 from locgui.qt.results_panel import ResultsPanel
 from locgui.qt.view3d import Scene3DPanel
@@ -90,7 +91,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.add_dock(
             "notifications", "Notifications", self.notifications, area.BottomDockWidgetArea
         )
+        self.nerf = NerfView(self.state, self.bench, self.view3d.gl)
+        self.add_dock("nerf", "NeRF view", self.nerf, area.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["database"], self.docks["point"])
+        self.tabifyDockWidget(self.docks["point"], self.docks["nerf"])
         self.docks["database"].raise_()
         self.splitDockWidget(
             self.docks["results"], self.docks["notifications"], QtCore.Qt.Orientation.Horizontal

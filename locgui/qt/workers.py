@@ -225,6 +225,11 @@ class WorkerBridge(QtCore.QObject):
         self.task_added.emit(task)
         return task
 
+    @property
+    def closed(self) -> bool:
+        """True after ``shutdown``: nothing more can be submitted."""
+        return self._closed
+
     def tasks(self, kind: str | None = None) -> list[Task]:
         """Tasks not done yet (optionally of one kind), oldest first."""
         return [t for t in self._active if kind is None or t.kind == kind]

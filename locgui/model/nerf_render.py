@@ -1,0 +1,109 @@
+"""NeRF renderings for the views: the scene's NeRF at an estimated, ground-truth or free
+viewpoint pose, and the images the NeRF view composes from them (blend with the query,
+photometric difference, depth). Qt-free; rendering runs in a worker through the bridge."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from locgui.core.camera import Camera
+from locgui.core.errors import MethodError
+from locgui.core.pose import Rigid3
+from locgui.runtime.context import RunContext
+
+NO_NERF = "this map has no NeRF: train one with `locgui train nerf SCENE.locmap`"
+
+
+@dataclass(frozen=True)
+class NerfRequest:
+    """What to render (an immutable snapshot handed to the worker).
+
+    Attributes:
+        camera: intrinsics of the full-size view. cam_from_world: the pose.
+        max_side: the rendering's longer side, pixels. appearance: (H, W, 3) uint8 image
+            whose exposure the rendering matches (the query), or None.
+        label: what the pose is ("sfm estimate", "ground truth", "3D view").
+    """
+
+    camera: Camera
+    cam_from_world: Rigid3
+    max_side: int
+    appearance: np.ndarray | None = None
+    label: str = ""
+
+
+class NerfRenderer:
+    """Loads a bundle's NeRF once (on the worker that first renders) and renders requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, str] | None = None
+        self._model: Any = None
+
+    def model(self, bundle: Any, device: str) -> Any:
+        if bundle is None or "nerf" not in set(getattr(bundle, "capabilities", ()) or ()):
+            raise MethodError(NO_NERF)
+        key = (str(bundle.path), device)
+        with self._lock:
+            if self._key != key:
+                from locgui.methods.nerf.checkpoint import load_nerf
+
+                self._model, self._key = load_nerf(bundle, device, scene=bundle.scene), key
+            return self._model
+
+    def render(self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext) -> Any:
+        """A ``RenderOutput`` (rgb, depth, ...) at the request's pose and size."""
+        model = self.model(bundle, device)
+        with ctx.stage("render"):
+            return model.render_view(
+                request.camera,
+                request.cam_from_world,
+                max_side=request.max_side,
+                appearance_rgb=request.appearance,
+                ctx=ctx,
+            )
+
+
+def fit_to(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(H, W, 3) uint8 resized to ``width`` x ``height`` (area averaging when shrinking)."""
+    if rgb.shape[1] == width and rgb.shape[0] == height:
+        return rgb
+    import cv2
+
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def blend(query: np.ndarray, rendering: np.ndarray, alpha: float) -> np.ndarray:
+    """``(1 - alpha) * query + alpha * rendering`` at the rendering's size, uint8."""
+    q = fit_to(query, rendering.shape[1], rendering.shape[0]).astype(np.float32)
+    out = (1.0 - alpha) * q + alpha * rendering.astype(np.float32)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def difference(
+    query: np.ndarray, rendering: np.ndarray, gain: float = 4.0
+) -> tuple[np.ndarray, float]:
+    """Photometric residual |query - rendering| (mean over channels) as a grey image scaled by
+    ``gain``, and its mean in grey levels (0-255) before scaling."""
+    q = fit_to(query, rendering.shape[1], rendering.shape[0]).astype(np.float32)
+    res = np.abs(q - rendering.astype(np.float32)).mean(axis=2)
+    grey = np.clip(res * gain + 0.5, 0, 255).astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2), float(res.mean())
+
+
+def depth_image(depth: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """(H, W) depth (NaN: empty) -> (H, W, 3) uint8, near bright and far dark, black where
+    empty; and the (near, far) range shown (2nd-98th percentiles)."""
+    finite = depth[np.isfinite(depth)]
+    if len(finite) == 0:
+        return np.zeros((*depth.shape, 3), np.uint8), (0.0, 0.0)
+    near, far = (float(v) for v in np.percentile(finite, [2, 98]))
+    far = max(far, near + 1e-9)
+    t = np.clip((far - np.nan_to_num(depth, nan=far)) / (far - near), 0.0, 1.0)
+    grey = (255 * t + 0.5).astype(np.uint8)
+    grey[~np.isfinite(depth)] = 0
+    return np.repeat(grey[:, :, None], 3, axis=2), (near, far)

@@ -1,0 +1,200 @@
+"""The NeRF view: the scene's NeRF rendered at the focused result's estimated pose, at the
+ground-truth pose, or at the 3D view's camera, composed with the query (blend slider,
+photometric difference) or shown as depth.
+
+Rendering runs in its own worker (a newer request cancels the running one), small while
+the 3D view's camera moves and at the chosen size once it rests; the UI only composes
+images of a few hundred pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from locgui.model import nerf_render
+from locgui.model.nerf_render import NerfRenderer, NerfRequest
+from locgui.model.state import AppState
+from locgui.qt import style
+from locgui.qt.controller import Workbench
+from locgui.qt.image_view import ImageCanvas
+
+SOURCES = ("estimate", "ground truth", "3D view")
+DISPLAYS = ("blend", "difference", "depth", "rendering")
+MOVING_SIDE = 64  # px: the rendering's longer side while the 3D view's camera moves
+
+
+class NerfView(QtWidgets.QWidget):
+    """The NeRF view dock's content.
+
+    Args:
+        state: the application state. bench: the workbench (worker bridge).
+        gl: the 3D view's GL widget (its camera is the "3D view" pose).
+    """
+
+    def __init__(self, state: AppState, bench: Workbench, gl: Any, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.state, self.bench, self.gl = state, bench, gl
+        self.renderer = NerfRenderer()
+        self.rendering: Any = None  # the last RenderOutput shown
+        self.query_rgb: np.ndarray | None = None
+        self.shown: np.ndarray | None = None  # the composed image on the canvas
+        self.task: Any = None
+        self._build_ui()
+        self._debounce = QtCore.QTimer(self, singleShot=True, interval=120)
+        self._debounce.timeout.connect(lambda: self.request(moving=False))
+        self._moving = QtCore.QTimer(self, singleShot=True, interval=40)
+        self._moving.timeout.connect(lambda: self.request(moving=True))
+        state.scene_changed.connect(self.schedule)
+        state.results_changed.connect(lambda q, m: self.schedule())
+        state.selection.changed.connect(self._on_selection)
+        gl.camera_moved.connect(self._on_camera_moved)
+
+    def _build_ui(self) -> None:
+        self.source = QtWidgets.QComboBox()
+        self.source.addItems(list(SOURCES))
+        self.source.setToolTip("Pose to render: the focused result's estimate, the query's "
+                               "ground truth, or the 3D view's camera (follows it)")  # fmt: skip
+        self.display = QtWidgets.QComboBox()
+        self.display.addItems(list(DISPLAYS))
+        self.display.setToolTip("blend with the query, |query - rendering|, depth, or the "
+                                "rendering alone")  # fmt: skip
+        self.alpha = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=100)
+        self.alpha.setValue(50)
+        self.alpha.setToolTip("Blend: 0 = the query, 100 = the NeRF rendering")
+        self.size = QtWidgets.QSpinBox(minimum=32, maximum=1024, singleStep=32, value=160)
+        self.size.setSuffix(" px")
+        self.size.setToolTip("Longer side of the rendering (CPU: about 2 s at 160 px)")
+        self.canvas = ImageCanvas()
+        self.canvas.setMinimumHeight(120)
+        self.status = style.shrinkable(QtWidgets.QLabel(objectName="muted", wordWrap=True))
+        row = QtWidgets.QHBoxLayout()
+        for w in (self.source, self.display, QtWidgets.QLabel("query"), self.alpha,
+                  QtWidgets.QLabel("NeRF"), self.size):  # fmt: skip
+            row.addWidget(w)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(row)
+        lay.addWidget(self.canvas, 1)
+        lay.addWidget(self.status)
+        self.source.currentTextChanged.connect(lambda _: self.schedule())
+        self.size.valueChanged.connect(lambda _: self.schedule())
+        self.display.currentTextChanged.connect(lambda _: self.compose())
+        self.alpha.valueChanged.connect(lambda _: self.compose())
+
+    # ------------------------------------------------------------------ requests
+    def schedule(self) -> None:
+        """Render again soon (requests in quick succession coalesce)."""
+        if self.isVisible() or self.parent() is None:
+            self._debounce.start()
+
+    def _on_selection(self, new: Any, old: Any) -> None:
+        if (new.query, new.method) != (old.query, old.method):
+            self.schedule()
+
+    def _on_camera_moved(self) -> None:
+        if self.source.currentText() == "3D view" and self.isVisible():
+            self._moving.start()
+            self._debounce.start(400)  # full size once the camera rests
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802  (Qt naming)
+        super().showEvent(event)
+        self.schedule()
+
+    def pose_request(self, moving: bool = False) -> NerfRequest | str:
+        """What to render now, or why nothing can be."""
+        state, source = self.state, self.source.currentText()
+        if state.bundle is None or "nerf" not in state.capabilities:
+            return nerf_render.NO_NERF
+        side = MOVING_SIDE if moving else self.size.value()
+        if source == "3D view":
+            camera, pose = self.gl.view_camera()
+            return NerfRequest(camera, pose, side, None, "3D view")
+        query = state.current_query
+        result = state.result()
+        if source == "estimate":
+            if result is None or not result.success or result.cam_from_world is None:
+                return "no estimated pose: localize the query first"
+            camera = result.camera or (query.camera if query else None)
+            pose, label = result.cam_from_world, f"{result.method} estimate"
+        else:
+            if query is None or query.gt_cam_from_world is None:
+                return "the query has no ground-truth pose"
+            camera = query.camera or (result.camera if result else None)
+            pose, label = query.gt_cam_from_world, "ground truth"
+        if camera is None:
+            return "the query's intrinsics are unknown: localize it first"
+        return NerfRequest(camera, pose, side, None, label)
+
+    def request(self, moving: bool = False) -> None:
+        if self.bench.bridge.closed:  # the window is closing
+            return
+        req = self.pose_request(moving)
+        if isinstance(req, str):
+            self.rendering = None
+            self.canvas.set_image(None)
+            self.status.setText(req)
+            return
+        query = self.state.current_query if req.label != "3D view" else None
+        bundle, renderer = self.state.bundle, self.renderer
+        device = str(self.state.settings["device"])
+
+        def job(ctx: Any) -> tuple[Any, np.ndarray | None]:
+            from locgui.runtime.context import resolve_device
+
+            rgb = _pixels(query)
+            ctx.check_cancelled()
+            asked = dataclasses.replace(req, appearance=rgb)  # match the query's exposure
+            out = renderer.render(bundle, asked, resolve_device(device), ctx)
+            return out, rgb
+
+        executor = "nerf" if device == "cpu" else device
+        self.task = self.bench.submit(
+            job, "nerf", f"render NeRF ({req.label})", executor=executor, supersede="all"
+        )
+        self.task.finished.connect(lambda out, req=req: self._on_rendered(out, req))
+        self.status.setText(f"rendering at the {req.label} ({req.max_side} px)…")
+
+    def _on_rendered(self, out: tuple[Any, np.ndarray | None], req: NerfRequest) -> None:
+        self.rendering, self.query_rgb = out
+        self.request_shown = req
+        h, w = self.rendering.rgb.shape[:2]
+        secs = self.task.times.get("done", 0) - self.task.times.get("started", 0)
+        self.status.setText(f"NeRF at the {req.label}: {w}x{h} in {secs:.1f} s")
+        self.compose()
+
+    # ------------------------------------------------------------------ composing
+    def compose(self) -> None:
+        """Draw the last rendering as the display mode asks."""
+        if self.rendering is None:
+            return
+        mode, rgb, query = self.display.currentText(), self.rendering.rgb, self.query_rgb
+        note = ""
+        if mode == "depth":
+            img, (near, far) = nerf_render.depth_image(self.rendering.depth)
+            note = f"depth {near:.2f} (bright) … {far:.2f} (dark) map units"
+        elif mode == "rendering" or query is None:
+            img = rgb
+        elif mode == "difference":
+            img, mean = nerf_render.difference(query, rgb)
+            note = f"|query − NeRF| ×4, mean {mean:.1f} grey levels"
+        else:
+            img = nerf_render.blend(query, rgb, self.alpha.value() / 100.0)
+        self.shown = img
+        self.canvas.set_image(img)
+        self.canvas.setToolTip(note)
+        base = self.status.text().split(" · ")[0]
+        self.status.setText(f"{base} · {note}" if note else base)
+
+
+def _pixels(query: Any) -> np.ndarray | None:
+    """The query's (H, W, 3) uint8 RGB pixels (read in the worker), or None."""
+    if query is None:
+        return None
+    image = np.asarray(query.load().image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return image[:, :, :3].astype(np.uint8) if image.dtype == np.uint8 else None

@@ -1,0 +1,132 @@
+"""The NeRF view on the tiny map with a trained NeRF: renderings at the estimate, the ground
+truth and the 3D view's camera, composed with the query; and the 3D view's camera model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from locgui.core.pose import Rigid3, axis_angle_to_rotmat  # noqa: E402
+from locgui.core.results import LocalizationResult  # noqa: E402
+from locgui.model import nerf_render  # noqa: E402
+
+WAIT_MS = 60_000
+SIDE = 64  # the tiny NeRF was trained at 64 px
+
+
+def _open(window, qtbot, path) -> None:
+    task = window.bench.open_path(path)
+    qtbot.waitUntil(lambda: task.state.done, timeout=WAIT_MS)
+    assert task.error is None, task.error
+
+
+def _result(query, pose: Rigid3, method: str = "sfm") -> LocalizationResult:
+    return LocalizationResult(
+        method=method, query_name=query.name, success=True, cam_from_world=pose,
+        camera=query.camera, reason="", num_inliers=100,
+    )  # fmt: skip
+
+
+def _rendered(view, qtbot) -> None:
+    qtbot.waitUntil(lambda: view.task is not None and view.task.state.done, timeout=WAIT_MS)
+    assert view.task.error is None, view.task.error
+    assert view.rendering is not None
+
+
+def _moved(pose: Rigid3) -> Rigid3:
+    """The pose moved 0.3 m sideways and turned 8 degrees."""
+    world_from_cam = pose.inverse()
+    rot = world_from_cam.rotation @ axis_angle_to_rotmat(np.radians([0.0, 8.0, 0.0]))
+    centre = world_from_cam.translation + world_from_cam.rotation @ np.array([0.3, 0.0, 0.0])
+    return Rigid3(rot, centre).inverse()
+
+
+@pytest.mark.slow
+def test_nerf_view_renders_at_the_estimate_and_composes(main_window, qtbot, nerf_bundle_dir):
+    from locgui.io.bundle import open_bundle
+    from locgui.methods.nerf.checkpoint import load_nerf
+
+    _open(main_window, qtbot, nerf_bundle_dir)
+    view, state = main_window.nerf, main_window.state
+    main_window.docks["nerf"].show()
+    main_window.docks["nerf"].raise_()
+    view.size.setValue(SIDE)
+    query = state.current_query
+    assert query is not None and query.gt_cam_from_world is not None
+    gt = query.gt_cam_from_world
+
+    state.set_result(_result(query, gt))
+    view.request()
+    _rendered(view, qtbot)
+    assert "sfm estimate" in view.status.text()
+    # The same pixels as rendering directly at that pose, size and exposure.
+    bundle = open_bundle(nerf_bundle_dir)
+    model = load_nerf(bundle, "cpu", scene=bundle.scene)
+    direct = model.render_view(
+        query.camera, gt, max_side=SIDE, appearance_rgb=view.query_rgb
+    )  # fmt: skip
+    np.testing.assert_array_equal(view.rendering.rgb, direct.rgb)
+    h, w = direct.rgb.shape[:2]
+    assert max(h, w) == SIDE
+
+    # Blend: 0 is the query (at the rendering's size), 100 the rendering.
+    view.display.setCurrentText("blend")
+    view.alpha.setValue(0)
+    np.testing.assert_array_equal(view.shown, nerf_render.fit_to(view.query_rgb, w, h))
+    view.alpha.setValue(100)
+    np.testing.assert_array_equal(view.shown, direct.rgb)
+    view.display.setCurrentText("depth")
+    assert view.shown.shape == (h, w, 3) and "depth" in view.status.text()
+
+    # The photometric residual is smaller at the true pose than at a wrong one.
+    view.display.setCurrentText("difference")
+    _, at_truth = nerf_render.difference(view.query_rgb, view.rendering.rgb)
+    state.set_result(_result(query, _moved(gt)))
+    view.request()
+    _rendered(view, qtbot)
+    _, at_wrong = nerf_render.difference(view.query_rgb, view.rendering.rgb)
+    assert at_truth < 0.75 * at_wrong, (at_truth, at_wrong)
+
+    # Ground truth source: the wrong estimate does not matter.
+    view.source.setCurrentText("ground truth")
+    view.request()
+    _rendered(view, qtbot)
+    np.testing.assert_array_equal(view.rendering.rgb, direct.rgb)
+    assert "ground truth" in view.status.text()
+
+    # 3D view source: the rendering has the view's camera, shrunk to the chosen size.
+    view.source.setCurrentText("3D view")
+    view.request()
+    _rendered(view, qtbot)
+    camera, _ = main_window.view3d.gl.view_camera(SIDE)
+    assert view.rendering.rgb.shape[:2] == (camera.height, camera.width)
+
+
+def test_nerf_view_says_what_is_missing(main_window, qtbot, tiny_bundle_dir):
+    _open(main_window, qtbot, tiny_bundle_dir)
+    view = main_window.nerf
+    view.request()
+    assert "train one with `locgui train nerf" in view.status.text() and view.rendering is None
+
+
+def test_view_camera_projects_like_the_gl_view(qtbot):
+    from locgui.qt.gl_scene import SceneGLWidget
+
+    gl = SceneGLWidget()
+    qtbot.addWidget(gl)
+    gl.resize(400, 300)
+    gl.set_frame(Rigid3(axis_angle_to_rotmat(np.array([0.3, -0.2, 0.5])), [1.0, -2.0, 0.5]))
+    gl.setCameraPosition(distance=6.0, elevation=25.0, azimuth=40.0)
+    world = np.random.default_rng(0).uniform(-1.0, 1.0, (50, 3))
+    world = gl.frame.inverse().apply(world)  # around the display origin the camera looks at
+    screen, visible = gl.screen_positions(world)
+    assert visible.sum() > 40
+    camera, pose = gl.view_camera()
+    assert (camera.width, camera.height) == (400, 300)
+    uv = camera.project(pose.apply(world))
+    np.testing.assert_allclose(uv[visible], screen[visible], atol=1e-6)
+    small, pose_small = gl.view_camera(100)
+    assert (small.width, small.height) == (100, 75) and pose_small.allclose(pose)
+    np.testing.assert_allclose(small.project(pose.apply(world))[visible], screen[visible] / 4)
