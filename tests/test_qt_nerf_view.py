@@ -81,13 +81,20 @@ def test_nerf_view_renders_at_the_estimate_and_composes(main_window, qtbot, nerf
     assert view.shown.shape == (h, w, 3) and "depth" in view.status.text()
 
     # The photometric residual is smaller at the true pose than at a wrong one.
+    # So is NeRFMatch's feature residual.
     view.display.setCurrentText("difference")
     _, at_truth = nerf_render.difference(view.query_rgb, view.rendering.rgb)
+    view.display.setCurrentText("feature residual")
+    assert view.residual is not None and view.shown.shape == (h, w, 3)
+    feat_truth = float(np.nanmean(view.residual))
     state.set_result(_result(query, _moved(gt)))
     view.request()
     _rendered(view, qtbot)
     _, at_wrong = nerf_render.difference(view.query_rgb, view.rendering.rgb)
     assert at_truth < 0.75 * at_wrong, (at_truth, at_wrong)
+    feat_wrong = float(np.nanmean(view.residual))
+    assert feat_truth < 0.9 * feat_wrong, (feat_truth, feat_wrong)
+    print("RESIDUALS", at_truth, at_wrong, feat_truth, feat_wrong)
 
     # Ground truth source: the wrong estimate does not matter.
     view.source.setCurrentText("ground truth")

@@ -43,6 +43,8 @@ class NerfRenderer:
         self._lock = threading.Lock()
         self._key: tuple[str, str] | None = None
         self._model: Any = None
+        self._matcher_key: tuple[str, str] | None = None
+        self._matcher: Any = None
 
     def model(self, bundle: Any, device: str) -> Any:
         if bundle is None or "nerf" not in set(getattr(bundle, "capabilities", ()) or ()):
@@ -54,6 +56,28 @@ class NerfRenderer:
 
                 self._model, self._key = load_nerf(bundle, device, scene=bundle.scene), key
             return self._model
+
+    def feature_residual(
+        self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext
+    ) -> np.ndarray | None:
+        """NeRFMatch's per-patch feature residual of the request's appearance image (the
+        query) at its pose, or None without a query or a trained NeRFMatch."""
+        caps = set(getattr(bundle, "capabilities", ()) or ())
+        if request.appearance is None or "nerfmatch" not in caps:
+            return None
+        key = (str(bundle.path), device)
+        with self._lock:
+            if self._matcher_key != key:
+                from locgui.methods.registry import get_method
+
+                spec = get_method("nerfmatch")
+                self._matcher = spec.create(bundle, spec.make_config(), device)
+                self._matcher_key = key
+            matcher = self._matcher
+        with ctx.stage("feature residual"):
+            return matcher.feature_residual(
+                request.appearance, request.camera, request.cam_from_world, ctx
+            )
 
     def render(self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext) -> Any:
         """A ``RenderOutput`` (rgb, depth, ...) at the request's pose and size."""
@@ -93,6 +117,19 @@ def difference(
     res = np.abs(q - rendering.astype(np.float32)).mean(axis=2)
     grey = np.clip(res * gain + 0.5, 0, 255).astype(np.uint8)
     return np.repeat(grey[:, :, None], 3, axis=2), float(res.mean())
+
+
+def residual_image(residual: np.ndarray, width: int, height: int) -> tuple[np.ndarray, float]:
+    """Per-patch feature residual (1 - cosine, NaN: unknown) -> (height, width, 3) uint8 grey,
+    0 black to >= 1 white, unknown patches dark blue; and the mean over known patches."""
+    import cv2
+
+    known = np.isfinite(residual)
+    grey = (255 * np.clip(np.nan_to_num(residual, nan=0.0), 0.0, 1.0) + 0.5).astype(np.uint8)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    rgb[~known] = (20, 30, 90)
+    big = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_NEAREST)
+    return big, float(residual[known].mean()) if known.any() else float("nan")
 
 
 def depth_image(depth: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:

@@ -23,7 +23,7 @@ from locgui.qt.controller import Workbench
 from locgui.qt.image_view import ImageCanvas
 
 SOURCES = ("estimate", "ground truth", "3D view")
-DISPLAYS = ("blend", "difference", "depth", "rendering")
+DISPLAYS = ("blend", "difference", "feature residual", "depth", "rendering")
 MOVING_SIDE = 64  # px: the rendering's longer side while the 3D view's camera moves
 
 
@@ -41,6 +41,7 @@ class NerfView(QtWidgets.QWidget):
         self.renderer = NerfRenderer()
         self.rendering: Any = None  # the last RenderOutput shown
         self.query_rgb: np.ndarray | None = None
+        self.residual: np.ndarray | None = None  # NeRFMatch feature residual per patch
         self.shown: np.ndarray | None = None  # the composed image on the canvas
         self.task: Any = None
         self._build_ui()
@@ -60,8 +61,8 @@ class NerfView(QtWidgets.QWidget):
                                "ground truth, or the 3D view's camera (follows it)")  # fmt: skip
         self.display = QtWidgets.QComboBox()
         self.display.addItems(list(DISPLAYS))
-        self.display.setToolTip("blend with the query, |query - rendering|, depth, or the "
-                                "rendering alone")  # fmt: skip
+        self.display.setToolTip("blend with the query, |query - rendering|, NeRFMatch's "
+                                "feature residual, depth, or the rendering alone")  # fmt: skip
         self.alpha = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=100)
         self.alpha.setValue(50)
         self.alpha.setToolTip("Blend: 0 = the query, 100 = the NeRF rendering")
@@ -142,14 +143,15 @@ class NerfView(QtWidgets.QWidget):
         bundle, renderer = self.state.bundle, self.renderer
         device = str(self.state.settings["device"])
 
-        def job(ctx: Any) -> tuple[Any, np.ndarray | None]:
+        def job(ctx: Any) -> tuple[Any, np.ndarray | None, np.ndarray | None]:
             from locgui.runtime.context import resolve_device
 
             rgb = _pixels(query)
             ctx.check_cancelled()
             asked = dataclasses.replace(req, appearance=rgb)  # match the query's exposure
-            out = renderer.render(bundle, asked, resolve_device(device), ctx)
-            return out, rgb
+            dev = resolve_device(device)
+            out = renderer.render(bundle, asked, dev, ctx)
+            return out, rgb, renderer.feature_residual(bundle, asked, dev, ctx)
 
         executor = "nerf" if device == "cpu" else device
         self.task = self.bench.submit(
@@ -158,8 +160,10 @@ class NerfView(QtWidgets.QWidget):
         self.task.finished.connect(lambda out, req=req: self._on_rendered(out, req))
         self.status.setText(f"rendering at the {req.label} ({req.max_side} px)…")
 
-    def _on_rendered(self, out: tuple[Any, np.ndarray | None], req: NerfRequest) -> None:
-        self.rendering, self.query_rgb = out
+    def _on_rendered(
+        self, out: tuple[Any, np.ndarray | None, np.ndarray | None], req: NerfRequest
+    ) -> None:
+        self.rendering, self.query_rgb, self.residual = out
         self.request_shown = req
         h, w = self.rendering.rgb.shape[:2]
         secs = self.task.times.get("done", 0) - self.task.times.get("started", 0)
@@ -178,6 +182,13 @@ class NerfView(QtWidgets.QWidget):
             note = f"depth {near:.2f} (bright) … {far:.2f} (dark) map units"
         elif mode == "rendering" or query is None:
             img = rgb
+        elif mode == "feature residual":
+            if self.residual is None:
+                img, note = rgb, "feature residual needs a trained NeRFMatch and a query"
+            else:
+                h, w = rgb.shape[:2]
+                img, mean = nerf_render.residual_image(self.residual, w, h)
+                note = f"1 − cos(query, NeRF features) per patch, mean {mean:.2f}"
         elif mode == "difference":
             img, mean = nerf_render.difference(query, rgb)
             note = f"|query − NeRF| ×4, mean {mean:.1f} grey levels"

@@ -146,6 +146,23 @@ class NerfMatchLocalizer:
             x = image_tensor(rgb, self.device)
             return self.head.image_features(self.backbone(x), x)[0].flatten(1).T
 
+    def feature_residual(
+        self, rgb: np.ndarray, full_cam: Camera, pose: Rigid3, ctx: RunContext | None = None
+    ) -> np.ndarray:
+        """NeRFMatch's feature-metric residual at ``pose``: 1 - cosine similarity of the
+        query's patch descriptors and those of the NeRF points rendered at the patch centres,
+        (h, w) per 8x8 patch of the encoder-size image, NaN where the NeRF is empty."""
+        h, w = rgb.shape[:2]
+        ew, eh = fit_size(w, h, self.side, multiple=32)
+        cam = resize_camera(full_cam, ew, eh)
+        desc = self.encode(resize_rgb(rgb, ew, eh))
+        ref = render_reference(self.nerf, cam, pose, self.min_opacity, ctx)
+        with torch.no_grad():
+            pts = self.head.point_features(*ref.tensors(self.box, self.device))
+            sim = (desc * pts).sum(dim=-1).cpu().numpy()
+        residual = np.where(ref.valid, 1.0 - sim, np.nan).astype(np.float32)
+        return residual.reshape(eh // STRIDE, ew // STRIDE)
+
     def match_and_solve(
         self, cam: Camera, desc: torch.Tensor, pose: Rigid3, full_cam: Camera, ctx: RunContext
     ) -> PoseEstimate | None:
