@@ -165,6 +165,7 @@ class Scene3DPanel(QtWidgets.QWidget):
             return
         self._draw_ground_truth()
         self._draw_estimates()
+        self._draw_predictions()
         self._draw_links()
         self._update_legend()
 
@@ -172,6 +173,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         if new.query != old.query or new.method != old.method:
             self._draw_ground_truth()
             self._draw_estimates()
+            self._draw_predictions()
         self._draw_links()
 
     def _on_setting(self, key: str, value: object) -> None:
@@ -294,9 +296,13 @@ class Scene3DPanel(QtWidgets.QWidget):
             inl = np.asarray(result.matches_2d3d.xyz)[np.asarray(result.matches_2d3d.inliers, bool)]
         color = style.rgba(style.method_color(result.method) if result else style.SELECTION)
         self.gl.set_markers("inliers", inl, color, 3.5, "links", on_top=False)
-        dense, dense_colour = predicted_points(result)
-        self.gl.set_markers("predicted", dense, dense_colour, 2.5, "links", on_top=False)
         self.gl.update()
+
+    def _draw_predictions(self) -> None:
+        """The focused result's dense predicted points (they change with the result, not
+        with the match or point selection)."""
+        dense, dense_colour = predicted_points(self.state.result())
+        self.gl.set_markers("predicted", dense, dense_colour, 2.5, "links", on_top=False)
 
     def _update_legend(self) -> None:
         parts = [
