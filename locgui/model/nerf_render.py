@@ -41,39 +41,41 @@ class NerfRenderer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[str, str] | None = None
-        self._model: Any = None
-        self._matcher_key: tuple[str, str] | None = None
-        self._matcher: Any = None
+        self._key: tuple[str, str] | None = None  # (bundle path, device) of what is loaded
+        self._loaded: dict[str, Any] = {}  # "nerf" / "nerfmatch" -> the loaded object
 
-    def model(self, bundle: Any, device: str) -> Any:
-        if bundle is None or "nerf" not in set(getattr(bundle, "capabilities", ()) or ()):
-            raise MethodError(NO_NERF)
+    def _get(self, name: str, bundle: Any, device: str, make: Any) -> Any:
+        """``make()`` once per bundle and device (another bundle or device drops the rest)."""
         key = (str(bundle.path), device)
         with self._lock:
             if self._key != key:
-                from locgui.methods.nerf.checkpoint import load_nerf
+                self._loaded, self._key = {}, key
+            if name not in self._loaded:
+                self._loaded[name] = make()
+            return self._loaded[name]
 
-                self._model, self._key = load_nerf(bundle, device, scene=bundle.scene), key
-            return self._model
+    def model(self, bundle: Any, device: str) -> Any:
+        if bundle is None or "nerf" not in _capabilities(bundle):
+            raise MethodError(NO_NERF)
+        from locgui.methods.nerf.checkpoint import load_nerf
+
+        return self._get(
+            "nerf", bundle, device, lambda: load_nerf(bundle, device, scene=bundle.scene)
+        )
 
     def feature_residual(
         self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext
     ) -> np.ndarray | None:
         """NeRFMatch's per-patch feature residual of the request's appearance image (the
         query) at its pose, or None without a query or a trained NeRFMatch."""
-        caps = set(getattr(bundle, "capabilities", ()) or ())
-        if request.appearance is None or "nerfmatch" not in caps:
+        if request.appearance is None or "nerfmatch" not in _capabilities(bundle):
             return None
-        key = (str(bundle.path), device)
-        with self._lock:
-            if self._matcher_key != key:
-                from locgui.methods.registry import get_method
+        from locgui.methods.registry import get_method
 
-                spec = get_method("nerfmatch")
-                self._matcher = spec.create(bundle, spec.make_config(), device)
-                self._matcher_key = key
-            matcher = self._matcher
+        spec = get_method("nerfmatch")
+        matcher = self._get(
+            "nerfmatch", bundle, device, lambda: spec.create(bundle, spec.make_config(), device)
+        )
         with ctx.stage("feature residual"):
             return matcher.feature_residual(
                 request.appearance, request.camera, request.cam_from_world, ctx
@@ -90,6 +92,10 @@ class NerfRenderer:
                 appearance_rgb=request.appearance,
                 ctx=ctx,
             )
+
+
+def _capabilities(bundle: Any) -> set[str]:
+    return set(getattr(bundle, "capabilities", ()) or ())
 
 
 def fit_to(rgb: np.ndarray, width: int, height: int) -> np.ndarray:

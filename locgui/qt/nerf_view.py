@@ -154,19 +154,19 @@ class NerfView(QtWidgets.QWidget):
             return out, rgb, renderer.feature_residual(bundle, asked, dev, ctx)
 
         executor = "nerf" if device == "cpu" else device
-        self.task = self.bench.submit(
+        task = self.bench.submit(
             job, "nerf", f"render NeRF ({req.label})", executor=executor, supersede="all"
         )
-        self.task.finished.connect(lambda out, req=req: self._on_rendered(out, req))
+        task.finished.connect(lambda out, req=req, task=task: self._on_rendered(out, req, task))
+        self.task = task
         self.status.setText(f"rendering at the {req.label} ({req.max_side} px)…")
 
     def _on_rendered(
-        self, out: tuple[Any, np.ndarray | None, np.ndarray | None], req: NerfRequest
+        self, out: tuple[Any, np.ndarray | None, np.ndarray | None], req: NerfRequest, task: Any
     ) -> None:
         self.rendering, self.query_rgb, self.residual = out
-        self.request_shown = req
         h, w = self.rendering.rgb.shape[:2]
-        secs = self.task.times.get("done", 0) - self.task.times.get("started", 0)
+        secs = task.times.get("done", 0) - task.times.get("started", 0)
         self.status.setText(f"NeRF at the {req.label}: {w}x{h} in {secs:.1f} s")
         self.compose()
 

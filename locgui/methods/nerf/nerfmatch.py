@@ -140,6 +140,12 @@ class NerfMatchLocalizer:
                 break
         return out
 
+    def encoder_view(self, rgb: np.ndarray, full_cam: Camera) -> tuple[Camera, np.ndarray]:
+        """The encoder-size camera and image (longer side ``side``, multiples of 32)."""
+        h, w = rgb.shape[:2]
+        ew, eh = fit_size(w, h, self.side, multiple=32)
+        return resize_camera(full_cam, ew, eh), resize_rgb(rgb, ew, eh)
+
     def encode(self, rgb: np.ndarray) -> torch.Tensor:
         """(h/8 * w/8, D) patch descriptors of an encoder-size image."""
         with torch.no_grad():
@@ -152,16 +158,14 @@ class NerfMatchLocalizer:
         """NeRFMatch's feature-metric residual at ``pose``: 1 - cosine similarity of the
         query's patch descriptors and those of the NeRF points rendered at the patch centres,
         (h, w) per 8x8 patch of the encoder-size image, NaN where the NeRF is empty."""
-        h, w = rgb.shape[:2]
-        ew, eh = fit_size(w, h, self.side, multiple=32)
-        cam = resize_camera(full_cam, ew, eh)
-        desc = self.encode(resize_rgb(rgb, ew, eh))
+        cam, small = self.encoder_view(rgb, full_cam)
+        desc = self.encode(small)
         ref = render_reference(self.nerf, cam, pose, self.min_opacity, ctx)
         with torch.no_grad():
             pts = self.head.point_features(*ref.tensors(self.box, self.device))
             sim = (desc * pts).sum(dim=-1).cpu().numpy()
         residual = np.where(ref.valid, 1.0 - sim, np.nan).astype(np.float32)
-        return residual.reshape(eh // STRIDE, ew // STRIDE)
+        return residual.reshape(cam.height // STRIDE, cam.width // STRIDE)
 
     def match_and_solve(
         self, cam: Camera, desc: torch.Tensor, pose: Rigid3, full_cam: Camera, ctx: RunContext
@@ -206,10 +210,7 @@ class NerfMatchLocalizer:
     def _localize(
         self, query: Query, full_cam: Camera, result: LocalizationResult, ctx: RunContext
     ) -> None:
-        h, w = query.image.shape[:2]
-        ew, eh = fit_size(w, h, self.side, multiple=32)
-        cam = resize_camera(full_cam, ew, eh)
-        small = resize_rgb(query.image, ew, eh)
+        cam, small = self.encoder_view(query.image, full_cam)
         with ctx.stage("retrieval"):
             refs = self.retrieve(query, ctx)
         result.retrieved = [r for r, _ in refs]
