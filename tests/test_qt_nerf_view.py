@@ -52,7 +52,7 @@ def test_nerf_view_renders_at_the_estimate_and_composes(main_window, qtbot, nerf
     view, state = main_window.nerf, main_window.state
     main_window.docks["nerf"].show()
     main_window.docks["nerf"].raise_()
-    view.size.setValue(SIDE)
+    view.side.setValue(SIDE)
     query = state.current_query
     assert query is not None and query.gt_cam_from_world is not None
     gt = query.gt_cam_from_world

@@ -30,8 +30,9 @@ def make_app() -> QtWidgets.QApplication:
         QtWidgets.QApplication.setApplicationVersion(locgui.__version__)
         share_gl_contexts()
         app = QtWidgets.QApplication(sys.argv[:1])
-    style.apply_theme(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    assert isinstance(app, QtWidgets.QApplication)  # not a widget-less QCoreApplication
+    style.apply_theme(app)
+    return app
 
 
 def share_gl_contexts() -> None:

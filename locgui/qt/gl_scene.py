@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph.opengl as gl
@@ -40,6 +41,8 @@ MIN_BUDGET, MAX_BUDGET = 20_000, 2_000_000
 
 class LodScatterItem(gl.GLScatterPlotItem):
     """A point cloud that can draw only its first ``draw_count`` points (one vertex buffer)."""
+
+    pos: np.ndarray | None  # set by GLScatterPlotItem.setData: (N, 3) float32, or None
 
     def __init__(self, **kwds: object) -> None:
         super().__init__(glOptions="opaque", **kwds)
@@ -176,9 +179,11 @@ class SceneGLWidget(gl.GLViewWidget):
                 has_data = item.pos is not None and len(item.pos) > 0
                 item.setVisible(visible and has_data)
 
-    def _item(self, name: str, layer: str, make: object) -> gl.GLGraphicsItem:
+    def _item(
+        self, name: str, layer: str, make: Callable[[], gl.GLGraphicsItem]
+    ) -> gl.GLGraphicsItem:
         if name not in self._items:
-            item = make()  # type: ignore[operator]
+            item = make()
             self.addItem(item)
             self._items[name] = (item, layer)
         return self._items[name][0]

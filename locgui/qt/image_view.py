@@ -6,6 +6,9 @@ covers [col, col + 1] x [row, row + 1], so its centre is (col + 0.5, row + 0.5).
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -14,6 +17,9 @@ from locgui.model import linking
 from locgui.model.selection import Selection
 from locgui.qt import style
 from locgui.qt.controller import Workbench
+
+if TYPE_CHECKING:
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 
 
 class ImageCanvas(pg.GraphicsLayoutWidget):
@@ -61,9 +67,9 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         else:
             self.hovered.emit(float("nan"), float("nan"))
 
-    def _on_click(self, ev: object) -> None:
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
-            self.clicked.emit(*self.to_canvas(ev.scenePos()))  # type: ignore[attr-defined]
+    def _on_click(self, ev: MouseClickEvent) -> None:
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.clicked.emit(*self.to_canvas(ev.scenePos()))
 
 
 def pixel_readout(
@@ -100,11 +106,9 @@ class DatabaseImagePanel(QtWidgets.QWidget):
         self.bench = bench
         self.state = bench.state
         self.canvas = ImageCanvas(self)
-        self.title = QtWidgets.QLabel(
-            "Click a database camera in the 3D view", objectName="heading"
-        )
+        self.title = style.styled_label("Click a database camera in the 3D view", role="heading")
         style.shrinkable(self.title)
-        self.readout = style.shrinkable(QtWidgets.QLabel(objectName="muted"))
+        self.readout = style.shrinkable(style.styled_label(role="muted"))
         self.show_keypoints = QtWidgets.QCheckBox("keypoints")
         self.show_keypoints.setChecked(True)
         self.show_keypoints.toggled.connect(lambda _: self._draw_overlay())
@@ -124,14 +128,14 @@ class DatabaseImagePanel(QtWidgets.QWidget):
         self.canvas.view.addItem(self.marker)
         self.image_id: int | None = None
         self.rgb: np.ndarray | None = None
-        self.depth: np.ndarray | None = None
+        self.depth_map: np.ndarray | None = None
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.clicked.connect(self._on_click)
         self.state.selection.changed.connect(self._on_selection)
         self.state.scene_changed.connect(self._on_scene)
 
     def _on_scene(self) -> None:
-        self.image_id, self.rgb, self.depth = None, None, None
+        self.image_id, self.rgb, self.depth_map = None, None, None
         self.canvas.set_image(None)
         self.title.setText("Click a database camera in the 3D view")
         self._draw_overlay()
@@ -155,14 +159,14 @@ class DatabaseImagePanel(QtWidgets.QWidget):
         self.bench.load_image(
             scene.image_path(image_id),
             "image:database",
-            lambda loaded, i=image_id: self._on_loaded(i, loaded),
+            functools.partial(self._on_loaded, image_id),
             depth=im.depth,
         )
 
     def _on_loaded(self, image_id: int, loaded: tuple[np.ndarray, np.ndarray | None]) -> None:
         if image_id != self.image_id:
             return
-        self.rgb, self.depth = loaded
+        self.rgb, self.depth_map = loaded
         self.canvas.set_image(self.rgb)
         self._draw_overlay()
 
@@ -182,12 +186,12 @@ class DatabaseImagePanel(QtWidgets.QWidget):
 
     def _world_of(self, x: float, y: float) -> np.ndarray | None:
         scene = self.state.scene
-        if scene is None or self.image_id is None or self.depth is None:
+        if scene is None or self.image_id is None or self.depth_map is None:
             return None
         im = scene.images[self.image_id]
         if im.cam_from_world is None:
             return None
-        d = float(self.depth[int(y), int(x)])
+        d = float(self.depth_map[int(y), int(x)])
         if not np.isfinite(d):
             return None
         cam_pt = scene.camera_of(self.image_id).unproject(np.array([[x, y]]), d)[0]
@@ -203,7 +207,7 @@ class DatabaseImagePanel(QtWidgets.QWidget):
             and 0 <= y < self.rgb.shape[0]
         ):
             world = self._world_of(x, y)
-        self.readout.setText(pixel_readout(x, y, self.rgb, self.depth, world, units))
+        self.readout.setText(pixel_readout(x, y, self.rgb, self.depth_map, world, units))
 
     def _on_click(self, x: float, y: float) -> None:
         if self.rgb is None or not (0 <= x < self.rgb.shape[1] and 0 <= y < self.rgb.shape[0]):

@@ -105,7 +105,7 @@ class NotificationPanel(QtWidgets.QWidget):
         clear = QtWidgets.QPushButton("Clear")
         clear.clicked.connect(state.notifications.clear)
         top = QtWidgets.QHBoxLayout()
-        self.counter = QtWidgets.QLabel(objectName="muted")
+        self.counter = style.styled_label(role="muted")
         top.addWidget(self.counter, 1)
         top.addWidget(clear)
         lay = QtWidgets.QVBoxLayout(self)

@@ -75,9 +75,11 @@ class LiveDock(QtWidgets.QDockWidget):
         self.kind.addItems(["Video file", "Image folder", "Webcam"])
         self.webcam = QtWidgets.QSpinBox(minimum=0, maximum=16)
         self.path = QtWidgets.QLineEdit(placeholderText="video file or image folder")
-        self.browse = browse = QtWidgets.QPushButton("…", maximumWidth=28)
+        self.browse = browse = QtWidgets.QPushButton("…")
+        browse.setMaximumWidth(28)
         browse.clicked.connect(self._browse_source)
         row = QtWidgets.QHBoxLayout()
+        w: QtWidgets.QWidget
         for w in (self.kind, self.webcam, self.path):
             row.addWidget(w)
         row.addWidget(browse)
@@ -119,7 +121,8 @@ class LiveDock(QtWidgets.QDockWidget):
         lay.addWidget(self.canvas, 1)
         self.gauge = ProgressLine(0, 100, "confidence %p%")
         self.hud = QtWidgets.QLabel(textFormat=QtCore.Qt.TextFormat.RichText, wordWrap=True)
-        self.status = style.shrinkable(QtWidgets.QLabel(objectName="muted", wordWrap=True))
+        self.status = style.shrinkable(style.styled_label(role="muted"))
+        self.status.setWordWrap(True)
         for w in (self.gauge, self.hud, self.status):
             lay.addWidget(w)
         self.setWidget(body)
@@ -139,10 +142,12 @@ class LiveDock(QtWidgets.QDockWidget):
     def _buttons(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
         self.start_btn = QtWidgets.QPushButton("Start")
-        self.pause_btn = QtWidgets.QPushButton("Pause", checkable=True)
+        self.pause_btn = QtWidgets.QPushButton("Pause")
+        self.pause_btn.setCheckable(True)
         self.step_btn = QtWidgets.QPushButton("Step")
         self.stop_btn = QtWidgets.QPushButton("Stop")
-        self.record_btn = QtWidgets.QPushButton("Record…", checkable=True)
+        self.record_btn = QtWidgets.QPushButton("Record…")
+        self.record_btn.setCheckable(True)
         self.record_btn.setToolTip("write the trajectory (TUM) and an annotated video beside it")
         self.start_btn.clicked.connect(self.start)
         self.pause_btn.toggled.connect(self.set_paused)
@@ -259,8 +264,8 @@ class LiveDock(QtWidgets.QDockWidget):
 
     def _set_running(self, running: bool) -> None:
         self.start_btn.setEnabled(not running)
-        for w in (self.pause_btn, self.step_btn, self.stop_btn):
-            w.setEnabled(running)
+        for button in (self.pause_btn, self.step_btn, self.stop_btn):
+            button.setEnabled(running)
         for w in (self.kind, self.webcam, self.path, self.rate, self.lockstep, self.intrinsics,
                   self.calib, self.fov, self.method, self.tracking, self.record_btn):  # fmt: skip
             w.setEnabled(not running)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui.model.selection import Selection
-from locgui.qt import export
+from locgui.qt import export, style
 from locgui.qt.controller import Workbench
 from locgui.qt.image_view import DatabaseImagePanel
 from locgui.qt.info_panels import NotificationPanel, PointPanel
@@ -55,7 +57,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._build_docks()
         self._build_menus()
-        self._status = QtWidgets.QLabel(objectName="muted")
+        self._status = style.styled_label(role="muted")
         self.statusBar().addPermanentWidget(self._status)
         self.bench.busy_changed.connect(self._on_busy)
         self.bench.scene_opened.connect(self._remember_scene)
@@ -139,8 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
             [QtGui.QKeySequence("Return"), QtGui.QKeySequence("Enter")]
         )
         self._action(loc, "&Cancel", self.bench.cancel, "Esc")
-        self._action(loc, "Li&ve relocalization…", lambda: (self.live.show(), self.live.raise_()),
-                     "Ctrl+L")  # fmt: skip
+        self._action(loc, "Li&ve relocalization…", self.show_live, "Ctrl+L")
         self._action(
             loc, "&Hold out database image as query", self.queries.hold_out_current, "Ctrl+H"
         )
@@ -162,12 +163,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _action(
-        self, menu: QtWidgets.QMenu, text: str, slot: object, shortcut: object = None
+        self,
+        menu: QtWidgets.QMenu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: str | QtGui.QKeySequence.StandardKey | None = None,
     ) -> QtGui.QAction:
         act = menu.addAction(text)
-        act.triggered.connect(lambda *_: slot())  # type: ignore[operator]
+        act.triggered.connect(lambda *_: slot())
         if shortcut is not None:
-            act.setShortcut(QtGui.QKeySequence(shortcut))  # type: ignore[arg-type]
+            act.setShortcut(QtGui.QKeySequence(shortcut))
             act.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         self.addAction(act)
         return act
@@ -235,7 +240,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         for p in self.recent_scenes():
-            self.recent_menu.addAction(p, lambda p=p: self.bench.open_path(p))
+            self.recent_menu.addAction(p, functools.partial(self.bench.open_path, p))
         self.recent_menu.setEnabled(bool(self.recent_scenes()))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
@@ -300,6 +305,10 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in self.docks.values():
             dock.show()
         self.apply_default_sizes()
+
+    def show_live(self) -> None:
+        self.live.show()
+        self.live.raise_()
 
     def show_shortcuts(self) -> None:
         lines = [

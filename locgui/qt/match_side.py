@@ -25,7 +25,9 @@ class Shortlist(QtWidgets.QTableWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(0, 3, parent)
         self.setHorizontalHeaderLabels(["retrieved", "score", "inl/m"])
-        self.horizontalHeaderItem(2).setToolTip("PnP inliers / 2D-3D matches through the image")
+        inliers_header = self.horizontalHeaderItem(2)
+        assert inliers_header is not None  # made by setHorizontalHeaderLabels
+        inliers_header.setToolTip("PnP inliers / 2D-3D matches through the image")
         self.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().hide()
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -52,8 +54,9 @@ class Shortlist(QtWidgets.QTableWidget):
             if result is None:
                 return
             counts = match_counts(result)
-            total = len(result.matches_2d3d) if result.matches_2d3d is not None else 0
-            n_inl = int(np.sum(result.matches_2d3d.inliers)) if total else 0
+            matches = result.matches_2d3d
+            total = len(matches) if matches is not None else 0
+            n_inl = int(np.sum(matches.inliers)) if matches is not None and total else 0
             self._add_row("", "all matches", "", total, n_inl, ALL_MATCHES)
             listed = set()
             for rank, r in enumerate(result.retrieved, 1):

@@ -7,6 +7,8 @@ it in the ``AppState``; the 3D view and the point panel follow from the selectio
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -83,8 +85,9 @@ class MatchView(QtWidgets.QWidget):
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.clicked.connect(self._on_click)
 
-        self.title = QtWidgets.QLabel("Localize a query to see its matches", objectName="heading")
-        self.max_err = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=1, maximum=100)
+        self.title = style.styled_label("Localize a query to see its matches", role="heading")
+        self.max_err = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.max_err.setRange(1, 100)
         self.max_err.setMinimumWidth(60)
         self.max_err.setMaximumWidth(140)
         self.max_err.setToolTip("Hide matches with a larger reprojection error (pixels)")
@@ -105,7 +108,7 @@ class MatchView(QtWidgets.QWidget):
         controls.addWidget(self.max_err)
         controls.addWidget(self.max_err_label)
         controls.addStretch(1)
-        self.readout = style.shrinkable(QtWidgets.QLabel(objectName="muted"))
+        self.readout = style.shrinkable(style.styled_label(role="muted"))
         left = QtWidgets.QWidget()
         ll = QtWidgets.QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
@@ -211,7 +214,7 @@ class MatchView(QtWidgets.QWidget):
             self.bench.load_image(
                 query.path,
                 "image:query",
-                lambda loaded, n=query.name: self._on_query_loaded(n, loaded),
+                functools.partial(self._on_query_loaded, query.name),
             )
 
     def _on_query_loaded(self, name: str, loaded: tuple[np.ndarray, object]) -> None:
@@ -236,7 +239,7 @@ class MatchView(QtWidgets.QWidget):
             self.bench.load_image(
                 scene.image_path(image_id),
                 "image:match-db",
-                lambda loaded, i=image_id: self._on_db_loaded(i, loaded),
+                functools.partial(self._on_db_loaded, image_id),
             )
 
     def _on_db_loaded(self, image_id: int, loaded: tuple[np.ndarray, object]) -> None:
@@ -260,7 +263,7 @@ class MatchView(QtWidgets.QWidget):
         dx, dy = self.db_offset()
         db_name = ""
         if scene is not None and self.db_image_id in scene.images:
-            db_name = scene.images[self.db_image_id].name  # type: ignore[index]
+            db_name = scene.images[self.db_image_id].name
         self.labels[0].setText(
             f"query · {query.name}" if query and self.query_rgb is not None else ""
         )
@@ -333,7 +336,7 @@ class MatchView(QtWidgets.QWidget):
 
     def _draw_selection(self) -> None:
         sel = self.state.selection.current
-        rows = (
+        rows: np.ndarray | list[int] = (
             np.flatnonzero(self.table.m3d_index == sel.match_index)
             if sel.match_index is not None
             else []

@@ -63,18 +63,20 @@ class NerfView(QtWidgets.QWidget):
         self.display.addItems(list(DISPLAYS))
         self.display.setToolTip("blend with the query, |query - rendering|, NeRFMatch's "
                                 "feature residual, depth, or the rendering alone")  # fmt: skip
-        self.alpha = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=100)
+        self.alpha = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.alpha.setRange(0, 100)
         self.alpha.setValue(50)
         self.alpha.setToolTip("Blend: 0 = the query, 100 = the NeRF rendering")
-        self.size = QtWidgets.QSpinBox(minimum=32, maximum=1024, singleStep=32, value=160)
-        self.size.setSuffix(" px")
-        self.size.setToolTip("Longer side of the rendering (CPU: about 2 s at 160 px)")
+        self.side = QtWidgets.QSpinBox(minimum=32, maximum=1024, singleStep=32, value=160)
+        self.side.setSuffix(" px")
+        self.side.setToolTip("Longer side of the rendering (CPU: about 2 s at 160 px)")
         self.canvas = ImageCanvas()
         self.canvas.setMinimumHeight(120)
-        self.status = style.shrinkable(QtWidgets.QLabel(objectName="muted", wordWrap=True))
+        self.status = style.shrinkable(style.styled_label(role="muted"))
+        self.status.setWordWrap(True)
         row = QtWidgets.QHBoxLayout()
         for w in (self.source, self.display, QtWidgets.QLabel("query"), self.alpha,
-                  QtWidgets.QLabel("NeRF"), self.size):  # fmt: skip
+                  QtWidgets.QLabel("NeRF"), self.side):  # fmt: skip
             row.addWidget(w)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -82,7 +84,7 @@ class NerfView(QtWidgets.QWidget):
         lay.addWidget(self.canvas, 1)
         lay.addWidget(self.status)
         self.source.currentTextChanged.connect(lambda _: self.schedule())
-        self.size.valueChanged.connect(lambda _: self.schedule())
+        self.side.valueChanged.connect(lambda _: self.schedule())
         self.display.currentTextChanged.connect(lambda _: self.compose())
         self.alpha.valueChanged.connect(lambda _: self.compose())
 
@@ -110,7 +112,7 @@ class NerfView(QtWidgets.QWidget):
         state, source = self.state, self.source.currentText()
         if state.bundle is None or "nerf" not in state.capabilities:
             return nerf_render.NO_NERF
-        side = MOVING_SIDE if moving else self.size.value()
+        side = MOVING_SIDE if moving else self.side.value()
         if source == "3D view":
             camera, pose = self.gl.view_camera()
             return NerfRequest(camera, pose, side, None, "3D view")

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from locgui.core.results import LocalizationResult, SceneCoordinates
+from locgui.qt import style
 
 MODES = ("none", "coordinates", "confidence", "coordinate error")
 AXIS_COLOURS = ("#ff4040", "#40ff40", "#4080ff")  # legend swatches of x, y, z
@@ -76,7 +77,7 @@ class SceneCoordinateOverlay(QtCore.QObject):
         self.combo.setMinimumContentsLength(6)
         self.combo.setToolTip("Overlay of dense predictions (scene coordinate regression)")
         self.combo.currentTextChanged.connect(lambda _: self._draw())
-        self.legend = QtWidgets.QLabel(objectName="muted")
+        self.legend = style.styled_label(role="muted")
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.sc: SceneCoordinates | None = None
         self.values: np.ndarray | None = None
@@ -90,9 +91,9 @@ class SceneCoordinateOverlay(QtCore.QObject):
         self._draw()
 
     def _draw(self) -> None:
-        mode = self.combo.currentText()
-        self.values = overlay_values(self.sc, mode) if self.sc is not None else None
-        if self.values is None:
+        mode, sc = self.combo.currentText(), self.sc
+        self.values = overlay_values(sc, mode) if sc is not None else None
+        if sc is None or self.values is None:
             self.item.clear()
             self.item.setVisible(False)
             self.legend.setText("")
@@ -113,7 +114,7 @@ class SceneCoordinateOverlay(QtCore.QObject):
             self.item.setImage(np.nan_to_num(self.values, nan=lo), levels=(lo, hi))
             what = "confidence" if mode == "confidence" else "error (map units)"
             self.legend.setText(f"{what} {lo:.3g}…{hi:.3g} (dark → bright)")
-        self.item.setRect(grid_rect(np.asarray(self.sc.xy)))  # type: ignore[union-attr]
+        self.item.setRect(grid_rect(np.asarray(sc.xy)))
         self.item.setVisible(True)
 
     def value_at(self, x: float, y: float) -> str:

@@ -52,7 +52,7 @@ class QueryPanel(QtWidgets.QWidget):
             "Use the database image shown in the image view as a query, excluded from retrieval"
         )
         self.hold_out_btn.clicked.connect(self.hold_out_current)
-        self.count = style.shrinkable(QtWidgets.QLabel(objectName="muted"))
+        self.count = style.shrinkable(style.styled_label(role="muted"))
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(open_btn)
         buttons.addWidget(self.hold_out_btn)
@@ -124,9 +124,14 @@ class QueryPanel(QtWidgets.QWidget):
 
             for q in queries:
                 ctx.check_cancelled()
-                try:
-                    rgb = q.pixels if q.pixels is not None else read_image(q.path)  # type: ignore[arg-type]
-                except Exception:  # noqa: BLE001  (a thumbnail is not worth an error)
+                if q.pixels is not None:
+                    rgb = q.pixels
+                elif q.path is not None:
+                    try:
+                        rgb = read_image(q.path)
+                    except Exception:  # noqa: BLE001  (a thumbnail is not worth an error)
+                        continue
+                else:
                     continue
                 ctx.partial("thumb", (q.name, thumbnail(rgb)))
 

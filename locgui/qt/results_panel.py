@@ -43,7 +43,7 @@ class ResultsPanel(QtWidgets.QTableWidget):
 
     def __init__(self, state: AppState, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(0, len(COLUMNS), parent)
-        self.state = state
+        self.app_state = state
         self.setHorizontalHeaderLabels(list(COLUMNS))
         tips = {
             "inliers": "PnP inliers / 2D-3D matches",
@@ -53,7 +53,9 @@ class ResultsPanel(QtWidgets.QTableWidget):
             "position": "estimated camera centre (world, map units)",
         }
         for c, name in enumerate(COLUMNS):
-            self.horizontalHeaderItem(c).setToolTip(tips.get(name, ""))
+            header_item = self.horizontalHeaderItem(c)
+            assert header_item is not None  # made by setHorizontalHeaderLabels
+            header_item.setToolTip(tips.get(name, ""))
         self.verticalHeader().hide()
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
@@ -69,17 +71,19 @@ class ResultsPanel(QtWidgets.QTableWidget):
         state.selection.changed.connect(self._on_selection)
 
     def refresh(self) -> None:
-        sel = self.state.selection.current
-        results = self.state.query_results(sel.query)
-        for (q, m), part in self.state.partials.items():
+        sel = self.app_state.selection.current
+        results = self.app_state.query_results(sel.query)
+        for (q, m), part in self.app_state.partials.items():
             if q == sel.query and m not in results:
                 results[m] = part
         with QtCore.QSignalBlocker(self):
             self.setRowCount(0)
             self.methods = []
             for method, r in results.items():
-                done = method in self.state.results.get(sel.query or "", {})
-                cells = result_cells(self.state, r) if done else [method, "… running"] + [""] * 7
+                done = method in self.app_state.results.get(sel.query or "", {})
+                cells = (
+                    result_cells(self.app_state, r) if done else [method, "… running"] + [""] * 7
+                )
                 self._add_row(method, cells, r, done)
             if sel.method in self.methods:
                 self.selectRow(self.methods.index(sel.method))
@@ -98,11 +102,12 @@ class ResultsPanel(QtWidgets.QTableWidget):
                 item.setTextAlignment(
                     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
                 )
+            if c == 7 and r.cam_from_world is not None:
+                m = np.array2string(r.cam_from_world.matrix()[:3], precision=4, suppress_small=True)
+                item.setToolTip(f"cam_from_world [R | t]:\n{m}")
+            if c == 8:
+                item.setToolTip(r.reason)
             self.setItem(row, c, item)
-        if r.cam_from_world is not None:
-            m = np.array2string(r.cam_from_world.matrix()[:3], precision=4, suppress_small=True)
-            self.item(row, 7).setToolTip(f"cam_from_world [R | t]:\n{m}")
-        self.item(row, 8).setToolTip(r.reason)
         self.methods.append(method)
 
     def _on_selection(self, new: Selection, old: Selection) -> None:
@@ -112,4 +117,4 @@ class ResultsPanel(QtWidgets.QTableWidget):
     def _on_pick(self) -> None:
         rows = self.selectionModel().selectedRows()
         if rows:
-            self.state.select_method(self.methods[rows[0].row()], source="results")
+            self.app_state.select_method(self.methods[rows[0].row()], source="results")

@@ -126,6 +126,13 @@ def swatch_html(color: str, text: str) -> str:
     return f'<span style="color:{color}; font-size:14px">&#9632;</span>&nbsp;{text}'
 
 
+def styled_label(text: str = "", *, role: str) -> QtWidgets.QLabel:
+    """A label styled by the theme's ``QLabel#<role>`` rule ("muted" or "heading")."""
+    widget = QtWidgets.QLabel(text)
+    widget.setObjectName(role)
+    return widget
+
+
 def shrinkable(label: QtWidgets.QLabel) -> QtWidgets.QLabel:
     """Let a label be narrower than its text (docks must not force a huge window)."""
     policy = label.sizePolicy()

@@ -8,8 +8,10 @@ cameras that observe it, the selected database image).
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from locgui.core.camera import Camera
+from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult
 from locgui.model import geometry, linking
 from locgui.model.selection import Selection
@@ -73,10 +75,11 @@ class Scene3DPanel(QtWidgets.QWidget):
         )
         self.lod.toggled.connect(lambda on: self.state.settings.set("lod", on))
         bar.addWidget(self.lod)
-        layers = QtWidgets.QToolButton(text="Layers ")
+        layers = QtWidgets.QToolButton()
+        layers.setText("Layers ")
         layers.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QtWidgets.QMenu(layers)
-        self.layer_actions: dict[str, QtWidgets.QAction] = {}
+        self.layer_actions: dict[str, QtGui.QAction] = {}
         for layer in LAYERS:
             act = menu.addAction(LAYER_TITLES[layer])
             act.setCheckable(True)
@@ -87,7 +90,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         style.shrinkable(self.legend)
-        self.info = style.shrinkable(QtWidgets.QLabel(objectName="muted"))
+        self.info = style.shrinkable(style.styled_label(role="muted"))
         self.info.setAlignment(
             QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
         )
@@ -133,11 +136,14 @@ class Scene3DPanel(QtWidgets.QWidget):
     def _draw_cameras(self) -> list[int]:
         scene = self.state.scene
         assert scene is not None
-        db = [i for i in scene.split_ids("train") if scene.images[i].cam_from_world is not None]
+        poses = {
+            i: pose
+            for i in scene.split_ids("train")
+            if (pose := scene.images[i].cam_from_world) is not None
+        }
+        db = list(poses)
         segs = geometry.frustums_segments(
-            [scene.camera_of(i) for i in db],
-            [scene.images[i].cam_from_world for i in db],  # type: ignore[misc]
-            self.frustum_depth,
+            [scene.camera_of(i) for i in db], list(poses.values()), self.frustum_depth
         )
         self.gl.set_lines("db_cameras", segs, style.rgba(style.DB_CAMERA, 0.9), 1.0, "cameras")
         return db
@@ -154,8 +160,8 @@ class Scene3DPanel(QtWidgets.QWidget):
         pts = np.concatenate(parts)
         lo, hi = np.percentile(pts, 2, axis=0), np.percentile(pts, 98, axis=0)
         grid = geometry.floor_grid(lo, hi, float(lo[2]))
-        self.gl.set_lines("grid", grid, (0.55, 0.6, 0.66, 0.35), 1.0, "grid", display=True)
-        self.gl.item("grid").setGLOptions("translucent")
+        item = self.gl.set_lines("grid", grid, (0.55, 0.6, 0.66, 0.35), 1.0, "grid", display=True)
+        item.setGLOptions("translucent")
         self.grid_step = geometry.nice_step(float(max(hi[0] - lo[0], hi[1] - lo[1])))
         unit = "m" if scene.units == "metres" else "units"
         self.info.setText(self.info.text() + f" · grid {self.grid_step:g} {unit}")
@@ -201,13 +207,14 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.gl.update()
 
     # ------------------------------------------------------------------ drawing
-    def _frustum(self, result_or_pose: object, camera: object) -> np.ndarray:
-        verts = geometry.frustum_vertices(camera, result_or_pose, self.frustum_depth)  # type: ignore[arg-type]
+    def _frustum(self, cam_from_world: Rigid3, camera: Camera) -> np.ndarray:
+        verts = geometry.frustum_vertices(camera, cam_from_world, self.frustum_depth)
         return geometry.frustum_segments(verts)
 
     def estimated_frustum_vertices(self, result: LocalizationResult) -> np.ndarray:
         """(6, 3) world vertices of the frustum drawn for a result (for tests and probes)."""
-        return geometry.frustum_vertices(result.camera, result.cam_from_world, self.frustum_depth)  # type: ignore[arg-type]
+        assert result.camera is not None and result.cam_from_world is not None
+        return geometry.frustum_vertices(result.camera, result.cam_from_world, self.frustum_depth)
 
     def _draw_ground_truth(self) -> None:
         current = self.state.current_query
@@ -227,28 +234,26 @@ class Scene3DPanel(QtWidgets.QWidget):
 
     def _draw_estimates(self) -> None:
         sel = self.state.selection.current
-        by_method: dict[str, list[tuple[str, LocalizationResult]]] = {}
+        by_method: dict[str, list[tuple[str, Rigid3, Camera]]] = {}  # (query, pose, camera)
         for qname, per_method in self.state.results.items():
             for method, r in per_method.items():
                 if r.success and r.cam_from_world is not None and r.camera is not None:
-                    by_method.setdefault(method, []).append((qname, r))
+                    by_method.setdefault(method, []).append((qname, r.cam_from_world, r.camera))
         for name in self.gl.names("est") + self.gl.names("traj:"):
             if name.split(":", 1)[1] not in by_method:
                 self.gl.remove(name)
         for method, items in by_method.items():
             color = style.method_color(method)
-            others = [self._frustum(r.cam_from_world, r.camera) for q, r in items if q != sel.query]
+            others = [self._frustum(pose, cam) for q, pose, cam in items if q != sel.query]
             self.gl.set_lines(
                 f"est:{method}", _cat(others), style.rgba(color, 0.6), 1.0, "estimates"
             )
-            cur = [self._frustum(r.cam_from_world, r.camera) for q, r in items if q == sel.query]
+            cur = [self._frustum(pose, cam) for q, pose, cam in items if q == sel.query]
             width = 3.0 if method == sel.method else 2.0
             self.gl.set_lines(
                 f"est_current:{method}", _cat(cur), style.rgba(color), width, "estimates"
             )
-            centers = np.array(
-                [r.cam_from_world.center for _, r in sorted(items, key=lambda t: t[0])]
-            )  # type: ignore[union-attr]
+            centers = np.array([pose.center for _, pose, _ in sorted(items, key=lambda t: t[0])])
             self.gl.set_lines(
                 f"traj:{method}",
                 centers if len(centers) > 1 else np.zeros((0, 3)),

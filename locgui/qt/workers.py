@@ -87,13 +87,13 @@ class Task(QtCore.QObject):
 
 
 class _Executor(QtCore.QThread):
-    """One thread running queued tasks in order. Events go out through ``event``.
+    """One thread running queued tasks in order. Events go out through ``task_event``.
 
     Progress is forwarded at most every ``progress_interval`` seconds (and always at 100%):
     each update repaints a widget, which in a window with a GL view recomposes the window.
     """
 
-    event = QtCore.Signal(object, str, object)
+    task_event = QtCore.Signal(object, str, object)
 
     def __init__(self, key: str, progress_interval: float = 0.1) -> None:
         super().__init__()
@@ -143,33 +143,33 @@ class _Executor(QtCore.QThread):
 
     def _run_task(self, task: Task) -> None:
         if task.is_cancel_requested:
-            self.event.emit(task, "cancelled", None)
+            self.task_event.emit(task, "cancelled", None)
             return
-        self.event.emit(task, "started", None)
+        self.task_event.emit(task, "started", None)
         last = [0.0]
 
         def on_progress(stage: str, fraction: float, message: str) -> None:
             now = time.perf_counter()
             if now - last[0] >= self._progress_interval or fraction >= 1.0:
                 last[0] = now
-                self.event.emit(task, "progress", (stage, float(fraction), message))
+                self.task_event.emit(task, "progress", (stage, float(fraction), message))
 
         def on_partial(kind: str, payload: Any) -> None:
-            self.event.emit(task, "partial", (kind, payload))
+            self.task_event.emit(task, "partial", (kind, payload))
 
         device = self.key if self.key in DEVICE_KEYS else None
         ctx = RunContext(on_progress, on_partial, task.cancel_event, device)
         try:
             value = task.fn(ctx)
         except Cancelled:
-            self.event.emit(task, "cancelled", None)
+            self.task_event.emit(task, "cancelled", None)
         except BaseException as exc:  # noqa: BLE001  (reported to the UI, never raised here)
-            self.event.emit(task, "failed", (exc, traceback.format_exc()))
+            self.task_event.emit(task, "failed", (exc, traceback.format_exc()))
         else:
             if task.is_cancel_requested:
-                self.event.emit(task, "cancelled", None)
+                self.task_event.emit(task, "cancelled", None)
             else:
-                self.event.emit(task, "finished", value)
+                self.task_event.emit(task, "finished", value)
 
 
 class WorkerBridge(QtCore.QObject):
@@ -267,7 +267,7 @@ class WorkerBridge(QtCore.QObject):
                 if time.monotonic() > deadline:
                     return False
         for ex in self._executors.values():
-            ex.event.disconnect(self._dispatch)
+            ex.task_event.disconnect(self._dispatch)
         self._joined = True
         return True
 
@@ -275,7 +275,7 @@ class WorkerBridge(QtCore.QObject):
     def _executor(self, key: str) -> _Executor:
         if key not in self._executors:
             ex = _Executor(key)
-            ex.event.connect(self._dispatch, QtCore.Qt.ConnectionType.QueuedConnection)
+            ex.task_event.connect(self._dispatch, QtCore.Qt.ConnectionType.QueuedConnection)
             ex.start()
             self._executors[key] = ex
         return self._executors[key]
