@@ -157,9 +157,10 @@ def main() -> int:
     torch.set_num_threads(min(args.threads, 2))
     from locgui.io import open_scene
     from locgui.io.bundle import open_bundle
+    from locgui.methods.checkpoint import read_config
     from locgui.methods.localize.queries import refs_for_eval
     from locgui.methods.nerf.apr_train import train_apr
-    from locgui.methods.nerf.checkpoint import load_nerf, read_config
+    from locgui.methods.nerf.checkpoint import load_nerf
     from locgui.methods.nerf.config import AprTrainConfig, NerfConfig, NerfMatchTrainConfig
     from locgui.methods.nerf.train_match import train_nerfmatch
     from locgui.runtime.context import resolve_device

@@ -14,7 +14,7 @@ from locgui.core.pose import Rigid3, look_at
 from locgui.core.scene import Points3D, SceneImage, SceneMap
 from locgui.io import bundle as bundle_mod
 from locgui.io.bundle import open_bundle, write_bundle
-from locgui.methods.features.types import Features
+from locgui.methods.features.types import Features, bundle_features
 
 
 def _small_map(tmp_path: Path, with_points: bool = True) -> tuple[SceneMap, dict[int, Features]]:
@@ -70,7 +70,7 @@ def test_round_trip_keeps_scene_features_and_capabilities(tmp_path: Path) -> Non
     assert b.capabilities == {"features:xfeat", "sfm_points", "point_descriptors", "retrieval"}
     assert b.units == "metres" and b.feature_config == {"top_k": 7}
     for image_id, f in feats.items():
-        got = b.features(image_id)
+        got = bundle_features(b, image_id)
         np.testing.assert_array_equal(got.keypoints, f.keypoints)
         np.testing.assert_allclose(got.descriptors, f.descriptors, atol=1e-3)  # float16 on disk
         assert got.image_size == (160, 120) and got.kind == "xfeat"

@@ -15,6 +15,7 @@ from locgui.core.results import Matches2D2D, Query
 from locgui.io import open_scene
 from locgui.io.bundle import MapBundle
 from locgui.io.synth import SyntheticRoom
+from locgui.methods.features.types import bundle_features
 from locgui.methods.localize.queries import refs_from_scene
 from locgui.methods.registry import MethodSpec, all_methods, get_method
 from locgui.runtime.context import RunContext
@@ -198,7 +199,7 @@ def make_pointless_bundle(bundle: MapBundle, out: Path) -> MapBundle:
         for i, im in scene.images.items()
     }
     empty = replace(scene, images=images, points=Points3D())
-    feats = {i: bundle.features(i) for i in images}
+    feats = {i: bundle_features(bundle, i) for i in images}
     write_bundle(out, empty, feats, bundle.manifest["features"],
                  retrieval_state=bundle.retrieval_state())  # fmt: skip
     return open_bundle(out)

@@ -15,6 +15,7 @@ from locgui.core.scene import SceneImage, SceneMap
 from locgui.io import open_scene
 from locgui.io.bundle import MapBundle
 from locgui.io.images import read_depth
+from locgui.methods.features.types import bundle_features
 from locgui.methods.mapping.config import MapBuildConfig
 from locgui.methods.mapping.pairs import exhaustive_pairs, pose_neighbours, select_pairs
 from locgui.methods.mapping.pipeline import build_map
@@ -68,7 +69,7 @@ def test_triangulated_points_lie_on_the_true_surfaces(
 
 def test_features_are_the_models_points2d(tiny_bundle: MapBundle) -> None:
     for image_id, im in tiny_bundle.scene.images.items():
-        f = tiny_bundle.features(image_id)
+        f = bundle_features(tiny_bundle, image_id)
         np.testing.assert_allclose(f.keypoints, im.keypoints, atol=1e-4)  # type: ignore[arg-type]
         assert len(im.point3D_ids) == len(f)  # type: ignore[arg-type]
         np.testing.assert_allclose(np.linalg.norm(f.descriptors, axis=1), 1.0, atol=2e-3)
@@ -81,7 +82,7 @@ def test_point_descriptor_is_the_normalized_mean_of_its_observations(
     pts = tiny_bundle.scene.points
     lengths = pts.track_lengths()
     row = int(np.argmax(lengths))  # the longest track
-    obs = [tiny_bundle.features(i).descriptors[k] for i, k in pts.track_of(row)]
+    obs = [bundle_features(tiny_bundle, i).descriptors[k] for i, k in pts.track_of(row)]
     mean = np.mean(obs, axis=0)
     k = int(np.flatnonzero(ids == pts.ids[row])[0])
     np.testing.assert_allclose(desc[k], mean / np.linalg.norm(mean), atol=2e-3)

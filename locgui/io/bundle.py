@@ -23,7 +23,6 @@ image is COLMAP ``points2D[i]`` of that image in ``model/``.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ import numpy as np
 import locgui
 from locgui.core.errors import BundleError, LocguiError
 from locgui.core.scene import DepthInfo, SceneMap
+from locgui.runtime.resources import ResourceCache
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,8 @@ class MapBundle:
         self.scene = self._load_scene()
         self._index = self._load_feature_index()
         self._arrays: dict[str, np.ndarray] = {}
-        self._retrieval: Any = None
+        # Loaded weights, indexes and caches of this map, shared by every reader of it.
+        self.resources = ResourceCache()
 
     def __repr__(self) -> str:
         return f"MapBundle({str(self.path)!r}, {len(self.scene.images)} images)"
@@ -348,6 +349,12 @@ class MapBundle:
     def feature_image_ids(self) -> list[int]:
         return sorted(self._index)
 
+    def feature_image_size(self, image_id: int) -> tuple[int, int]:
+        """(width, height) of the image the stored features of ``image_id`` came from."""
+        if image_id not in self._index:
+            raise BundleError(f"{self.path}: no features stored for image {image_id}")
+        return tuple(self._index[image_id][2])  # type: ignore[return-value]
+
     def feature_arrays(self, image_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keypoints (K, 2) float32, descriptors (K, D) float32, scores (K,) float32)."""
         if image_id not in self._index:
@@ -359,15 +366,6 @@ class MapBundle:
             np.asarray(self._array("scores")[a:b], dtype=np.float32),
         )
 
-    def features(self, image_id: int) -> Any:
-        """The ``Features`` of a mapping image (read lazily from the packed arrays)."""
-        # The Features type lives in the methods layer; it is looked up by name so that
-        # this io module does not import methods (the layer contract).
-        types = importlib.import_module("locgui.methods.features.types")
-        kp, desc, scores = self.feature_arrays(image_id)
-        size = self._index[image_id][2]
-        return types.Features(kp, desc, scores, size, self.feature_type)
-
     # ------------------------------------------------------------------ retrieval, points
     def retrieval_state(self) -> dict[str, np.ndarray]:
         path = self.path / "retrieval.npz"
@@ -375,14 +373,6 @@ class MapBundle:
             raise BundleError(f"{self.path}: this map has no retrieval index; rebuild it")
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
-
-    @property
-    def retrieval(self) -> Any:
-        """The map's ``GlobalIndex`` (loaded once)."""
-        if self._retrieval is None:
-            mod = importlib.import_module("locgui.methods.retrieval")
-            self._retrieval = mod.GlobalIndex.from_state(self.retrieval_state())
-        return self._retrieval
 
     def point_descriptors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids (N,) int64, descriptors (N, D) float32) of the 3D points."""

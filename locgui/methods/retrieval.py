@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from locgui.core.errors import BundleError, MethodError
 from locgui.methods.features.types import Features
+from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +209,12 @@ class GlobalIndex:
                 f"database {index.database.shape}, {len(index.image_ids)} ids"
             )
         return index
+
+
+def bundle_index(bundle: Any) -> GlobalIndex:
+    """The map bundle's global index, loaded once per bundle (its resource cache)."""
+    path = bundle.path / "retrieval.npz"
+    version = file_version(path)
+    return bundle.resources.get(  # type: ignore[no-any-return]
+        "retrieval", "cpu", lambda: GlobalIndex.from_state(bundle.retrieval_state()), version
+    )

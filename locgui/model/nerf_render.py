@@ -4,7 +4,6 @@ photometric difference, depth). Qt-free; rendering runs in a worker through the 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,31 +36,15 @@ class NerfRequest:
 
 
 class NerfRenderer:
-    """Loads a bundle's NeRF once (on the worker that first renders) and renders requests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple[str, str] | None = None  # (bundle path, device) of what is loaded
-        self._loaded: dict[str, Any] = {}  # "nerf" / "nerfmatch" -> the loaded object
-
-    def _get(self, name: str, bundle: Any, device: str, make: Any) -> Any:
-        """``make()`` once per bundle and device (another bundle or device drops the rest)."""
-        key = (str(bundle.path), device)
-        with self._lock:
-            if self._key != key:
-                self._loaded, self._key = {}, key
-            if name not in self._loaded:
-                self._loaded[name] = make()
-            return self._loaded[name]
+    """Renders requests with the bundle's NeRF, which the bundle's resource cache loads once
+    per device and shares with the localizers and live mode."""
 
     def model(self, bundle: Any, device: str) -> Any:
         if bundle is None or "nerf" not in _capabilities(bundle):
             raise MethodError(NO_NERF)
-        from locgui.methods.nerf.checkpoint import load_nerf
+        from locgui.methods.nerf.checkpoint import bundle_nerf
 
-        return self._get(
-            "nerf", bundle, device, lambda: load_nerf(bundle, device, scene=bundle.scene)
-        )
+        return bundle_nerf(bundle, device)
 
     def feature_residual(
         self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext
@@ -73,8 +56,8 @@ class NerfRenderer:
         from locgui.methods.registry import get_method
 
         spec = get_method("nerfmatch")
-        matcher = self._get(
-            "nerfmatch", bundle, device, lambda: spec.create(bundle, spec.make_config(), device)
+        matcher = bundle.resources.get(
+            "nerfmatch view", device, lambda: spec.create(bundle, spec.make_config(), device)
         )
         with ctx.stage("feature residual"):
             return matcher.feature_residual(

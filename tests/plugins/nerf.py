@@ -68,8 +68,8 @@ def nerf_bundle_dir(
 ) -> Path:
     """A copy of the tiny map bundle with checkpoints nerf, nerfmatch and apr."""
     from locgui.io.bundle import open_bundle
+    from locgui.methods.checkpoint import read_config
     from locgui.methods.nerf.apr_train import train_apr
-    from locgui.methods.nerf.checkpoint import read_config
     from locgui.methods.nerf.config import AprTrainConfig, NerfMatchTrainConfig
     from locgui.methods.nerf.train_match import train_nerfmatch
 

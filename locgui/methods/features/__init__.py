@@ -46,6 +46,11 @@ DEFAULT_MATCHER: dict[str, str] = {"xfeat": "lighterglue", "sift": "mnn", "alike
 """The learned matcher for each feature kind where one exists, else mutual NN."""
 
 
+# Extractors whose network can be shared between instances of other settings: name ->
+# "module:loader(device)"; the class takes the loaded network as ``network=``.
+NETWORKS = {"xfeat": "locgui.methods.features.xfeat:load_xfeat"}
+
+
 def _create(table: dict[str, str], what: str, name: str, device: str, cfg: dict[str, Any]) -> Any:
     if name not in table:
         raise MethodError(f"unknown {what} {name!r} (known: {', '.join(sorted(table))})")
@@ -57,20 +62,40 @@ def _create(table: dict[str, str], what: str, name: str, device: str, cfg: dict[
         raise MethodError(f"{what} {name}: bad configuration {sorted(cfg)}: {exc}") from exc
 
 
-def get_extractor(name: str, device: str = "cpu", **cfg: Any) -> Extractor:
+def get_extractor(name: str, device: str = "cpu", resources: Any = None, **cfg: Any) -> Extractor:
     """A feature extractor by name with config overrides (see each ``*Config`` dataclass).
+
+    With ``resources`` (a ``ResourceCache``, e.g. a map bundle's), an extractor of the same
+    name, device and settings is made once and shared.
 
     Raises MethodError for an unknown name or parameter, MissingDependency when the package
     behind it is not installed.
     """
-    extractor: Extractor = _create(EXTRACTORS, "extractor", name, device, cfg)
-    return extractor
+    if resources is None:
+        extractor: Extractor = _create(EXTRACTORS, "extractor", name, device, cfg)
+        return extractor
+    from locgui.runtime.context import resolve_device
+
+    device = resolve_device(device)
+    key = f"extractor {name} {sorted(cfg.items())}"
+    if name in NETWORKS:  # settings change per extractor; the network's weights are shared
+        module, _, func = NETWORKS[name].partition(":")
+        load = getattr(importlib.import_module(module), func)
+        net = resources.get(f"{name} network", device, lambda: load(device))
+        cfg = {**cfg, "network": net}
+    shared: Extractor = resources.get(key, device, lambda: get_extractor(name, device, **cfg))
+    return shared
 
 
-def get_matcher(name: str, device: str = "cpu", **cfg: Any) -> Matcher:
-    """A matcher by name; ``matcher.kinds`` lists the feature kinds it accepts."""
-    matcher: Matcher = _create(MATCHERS, "matcher", name, device, cfg)
-    return matcher
+def get_matcher(name: str, device: str = "cpu", resources: Any = None, **cfg: Any) -> Matcher:
+    """A matcher by name; ``matcher.kinds`` lists the feature kinds it accepts. With
+    ``resources``, shared like ``get_extractor``'s."""
+    if resources is None:
+        matcher: Matcher = _create(MATCHERS, "matcher", name, device, cfg)
+        return matcher
+    key = f"matcher {name} {sorted(cfg.items())}"
+    shared: Matcher = resources.get(key, device, lambda: get_matcher(name, device, **cfg))
+    return shared
 
 
 __all__ = [

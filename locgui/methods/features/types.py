@@ -6,7 +6,7 @@ See docs/DEVELOPING.md, "features, matchers, retrieval".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -116,3 +116,9 @@ def check_kinds(matcher: str, kinds: tuple[str, ...], f0: Features, f1: Features
             raise MethodError(f"matcher {matcher} accepts {'/'.join(kinds)} features, got {f.kind}")
     if f0.dim != f1.dim:
         raise MethodError(f"matcher {matcher}: descriptor dimensions differ ({f0.dim} vs {f1.dim})")
+
+
+def bundle_features(bundle: Any, image_id: int) -> Features:
+    """The stored ``Features`` of a mapping image of a map bundle (read lazily)."""
+    kp, desc, scores = bundle.feature_arrays(image_id)
+    return Features(kp, desc, scores, bundle.feature_image_size(image_id), bundle.feature_type)

@@ -59,10 +59,11 @@ class XFeatExtractor:
     name = "xfeat"
     dim = 64
 
-    def __init__(self, device: str = "cpu", **cfg: Any) -> None:
+    def __init__(self, device: str = "cpu", network: Any = None, **cfg: Any) -> None:
+        """``network``: a loaded ``load_xfeat`` network to share (default: load one)."""
         self.config = XFeatConfig(**cfg)
         self.device = resolve_device(device)
-        self.model = load_xfeat(self.device)
+        self.model = network if network is not None else load_xfeat(self.device)
 
     def extract(self, rgb: np.ndarray) -> Features:
         """Features of ``rgb`` ((H, W, 3) uint8), keypoints in its pixel frame (COLMAP)."""

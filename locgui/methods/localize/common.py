@@ -8,7 +8,6 @@ reason); a problem with the map or config raises ``MethodError``.
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,9 @@ import numpy as np
 from locgui.core.camera import Camera
 from locgui.core.errors import MethodError
 from locgui.core.results import LocalizationResult, Query, Retrieved
+from locgui.methods.features.types import bundle_features
 from locgui.methods.localize.configs import QueryConfig
+from locgui.methods.retrieval import bundle_index
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +116,18 @@ def make_extractor(bundle: Any, cfg: QueryConfig, device: str) -> Any:
     options = dict(bundle.feature_config)
     options[KEYPOINT_BUDGET.get(kind, "top_k")] = cfg.max_keypoints
     options["max_side"] = cfg.max_side
-    return get_extractor(kind, device=device, **options)
+    return get_extractor(kind, device=device, resources=bundle.resources, **options)
 
 
-def make_matcher(name: str, feature_type: str, cfg: Any, device: str) -> Any:
+def make_matcher(
+    name: str, feature_type: str, cfg: Any, device: str, resources: Any = None
+) -> Any:
     from locgui.methods.features import get_matcher
 
     options: dict[str, Any] = {}
     if name == "mnn":
         options = {"min_similarity": cfg.min_similarity, "ratio": cfg.ratio}
-    matcher = get_matcher(name, device=device, **options)
+    matcher = get_matcher(name, device=device, resources=resources, **options)
     if feature_type not in matcher.kinds:
         raise MethodError(
             f"matcher {name} does not accept the map's {feature_type} features "
@@ -201,7 +204,7 @@ class MapCache:
 
     def image(self, image_id: int) -> DbImage:
         if image_id not in self._images:
-            feats = self.bundle.features(image_id)
+            feats = bundle_features(self.bundle, image_id)
             ids = self.bundle.scene.images[image_id].point3D_ids
             ids = np.full(len(feats), -1, np.int64) if ids is None else np.asarray(ids, np.int64)
             if len(ids) != len(feats):
@@ -230,21 +233,16 @@ class MapCache:
         return self.point_xyz[rows]
 
 
-_CACHES: weakref.WeakKeyDictionary[Any, MapCache] = weakref.WeakKeyDictionary()
-
-
 def map_cache(bundle: Any) -> MapCache:
-    """The shared ``MapCache`` of ``bundle`` (created on first use)."""
-    cache = _CACHES.get(bundle)
-    if cache is None:
-        cache = _CACHES[bundle] = MapCache(bundle)
+    """The shared ``MapCache`` of ``bundle`` (created on first use, kept by the bundle)."""
+    cache: MapCache = bundle.resources.get("map_cache", "cpu", lambda: MapCache(bundle))
     return cache
 
 
 # ---------------------------------------------------------------------------------- retrieval
 def retrieve(bundle: Any, features: Any, query: Query, k: int) -> list[Retrieved]:
     """The top-``k`` mapping images for the query's features, best first."""
-    index = bundle.retrieval
+    index = bundle_index(bundle)
     desc = index.describe(features)
     exclude = () if query.held_out_image_id is None else (query.held_out_image_id,)
     hits = index.query(desc, k, exclude=exclude)

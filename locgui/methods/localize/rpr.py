@@ -127,7 +127,9 @@ class RprLocalizer(StructureLocalizer):
 
     def __init__(self, bundle: Any, config: RprConfig, device: str = "cpu") -> None:
         super().__init__(bundle, config, device)
-        self.matcher = make_matcher(config.matcher, bundle.feature_type, config, self.device)
+        self.matcher = make_matcher(
+            config.matcher, bundle.feature_type, config, self.device, bundle.resources
+        )
 
     def _solve(
         self, query: Query, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult

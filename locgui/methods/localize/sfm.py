@@ -24,7 +24,9 @@ class SfmLocalizer(StructureLocalizer):
 
     def __init__(self, bundle: Any, config: SfmConfig, device: str = "cpu") -> None:
         super().__init__(bundle, config, device)
-        self.matcher = make_matcher(config.matcher, bundle.feature_type, config, self.device)
+        self.matcher = make_matcher(
+            config.matcher, bundle.feature_type, config, self.device, bundle.resources
+        )
 
     def match_shortlist(
         self, prepared: PreparedQuery, ctx: RunContext

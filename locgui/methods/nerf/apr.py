@@ -14,18 +14,14 @@ from locgui.core.camera import Camera
 from locgui.core.errors import MethodError
 from locgui.core.pose import Rigid3, project_to_rotation
 from locgui.core.results import LocalizationResult, Query
+from locgui.methods.checkpoint import check_fingerprint, checkpoint_folder, load_state, read_config
 from locgui.methods.nerf.backbone import get_backbone, image_tensor
-from locgui.methods.nerf.checkpoint import (
-    check_fingerprint,
-    checkpoint_folder,
-    load_nerf,
-    load_state,
-    read_config,
-)
+from locgui.methods.nerf.checkpoint import bundle_nerf
 from locgui.methods.nerf.data import fit_size, resize_camera, resize_rgb
 from locgui.methods.nerf.query import PoseEstimate, query_camera, render_extras, solve_pnp
 from locgui.methods.nerf.spec import AprConfig
 from locgui.runtime.context import RunContext, resolve_device
+from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +39,24 @@ class AprLocalizer:
         self.device = torch.device(resolve_device(device))
         folder = checkpoint_folder(bundle, "apr")
         meta = read_config(folder)
-        check_fingerprint(meta, bundle.scene, folder)
+        check_fingerprint(meta.get("scene_fingerprint"), bundle.scene, folder, "locgui train apr")
         self.side = int(meta["image_side"])
         self.mean = np.asarray(meta["centre_mean"], np.float64)
         self.radius = float(meta["radius"])
-        self.model = PoseRegressor(int(meta["train"]["hidden"])).to(self.device)
-        self.model.load_state_dict(load_state(folder / "apr.pt", self.device))
-        self.model.eval()
-        self.backbone = get_backbone(self.device)
+        def load() -> Any:
+            model = PoseRegressor(int(meta["train"]["hidden"])).to(self.device)
+            model.load_state_dict(load_state(folder / "apr.pt", self.device))
+            return model.eval()
+
+        version = file_version(folder / "apr.pt", folder / "config.json")
+        self.model = bundle.resources.get("apr", str(self.device), load, version)
+        self.backbone = get_backbone(self.device, bundle.resources)
         needs_nerf = config.refine == "match" or config.render_side > 0
         has_nerf = "nerf" in bundle.capabilities
         if config.refine == "match" and not has_nerf:
             raise MethodError("apr: refine=match needs the map's NeRF; train it with "
                               "`locgui train nerf`")  # fmt: skip
-        self.nerf = load_nerf(bundle, self.device) if needs_nerf and has_nerf else None
+        self.nerf = bundle_nerf(bundle, self.device) if needs_nerf and has_nerf else None
         self._extractor: Any = None
         self._matcher: Any = None
 
@@ -110,8 +110,11 @@ class AprLocalizer:
             from locgui.methods.features import get_extractor, get_matcher
 
             dev = str(self.device)
-            self._extractor = get_extractor("xfeat", device=dev, top_k=self.config.max_keypoints)
-            self._matcher = get_matcher("mnn", device=dev)
+            shared = self.bundle.resources
+            self._extractor = get_extractor(
+                "xfeat", device=dev, resources=shared, top_k=self.config.max_keypoints
+            )
+            self._matcher = get_matcher("mnn", device=dev, resources=shared)
         return self._extractor, self._matcher
 
     def refine(

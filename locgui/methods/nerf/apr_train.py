@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def _has_nerf(target: Any) -> bool:
-    from locgui.methods.nerf.checkpoint import is_bundle
+    from locgui.methods.checkpoint import is_bundle
 
     if is_bundle(target):
         return "nerf" in target.capabilities
@@ -48,10 +48,10 @@ def train_apr(
     """
     import torch
 
+    from locgui.methods.checkpoint import scene_fingerprint, write_checkpoint
     from locgui.methods.nerf.apr_model import PoseRegressor, fit_regressor
     from locgui.methods.nerf.backbone import get_backbone, image_tensor
-    from locgui.methods.nerf.checkpoint import load_nerf, write_checkpoint
-    from locgui.methods.nerf.data import scene_fingerprint
+    from locgui.methods.nerf.checkpoint import load_nerf
     from locgui.methods.nerf.train import resolve_source
     from locgui.methods.nerf.train_match import augment, encoder_views, jitter_pose
     from locgui.runtime.context import resolve_device

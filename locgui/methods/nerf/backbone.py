@@ -7,6 +7,8 @@ small heads on top are trained per scene. Imports torch at module level.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -70,15 +72,15 @@ def image_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     return t.permute(2, 0, 1)[None].float().div_(255.0)
 
 
-_CACHE: dict[str, XFeatBackbone] = {}
-
-
-def get_backbone(device: torch.device | str) -> XFeatBackbone:
-    """A shared frozen backbone per device (loaded once)."""
-    key = str(device)
-    if key not in _CACHE:
-        _CACHE[key] = XFeatBackbone().to(device)
-    return _CACHE[key]
+def get_backbone(device: torch.device | str, resources: Any = None) -> XFeatBackbone:
+    """The frozen backbone on ``device``; with ``resources`` (a map bundle's cache) loaded
+    once and shared."""
+    if resources is None:
+        return XFeatBackbone().to(device)
+    backbone: XFeatBackbone = resources.get(
+        "xfeat backbone", str(device), lambda: XFeatBackbone().to(device)
+    )
+    return backbone
 
 
 def global_descriptor(feats: torch.Tensor, grid: int = 4) -> torch.Tensor:

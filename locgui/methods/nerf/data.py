@@ -6,7 +6,6 @@ numpy only at module level; images are read through ``locgui.io`` and resized wi
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -205,24 +204,3 @@ def _depth_points(view: PosedView, step: int = 4) -> np.ndarray:
     ok = np.isfinite(z) & (z > 0)
     pts_cam = view.camera.unproject(pix[ok], z[ok])
     return view.cam_from_world.inverse().apply(pts_cam)
-
-
-def scene_fingerprint(scene: SceneMap) -> str:
-    """A short hash of the names and camera centres of the map's posed mapping images (the
-    "train" split; a bundle holds only those, a scene folder may add queries).
-
-    Centres are rounded to 1e-3 of the scene radius, so re-reading the same map (text or
-    binary) gives the same fingerprint while a re-built or different map does not.
-    """
-    posed = scene.posed_ids()
-    mapping = [i for i in posed if scene.images[i].split == "train"] or posed
-    centres = scene.camera_centers(mapping)
-    radius = float(np.median(np.linalg.norm(centres - centres.mean(axis=0), axis=1))) or 1.0
-    h = hashlib.sha1()
-    for image_id in mapping:
-        im = scene.images[image_id]
-        assert im.cam_from_world is not None
-        c = np.round(im.cam_from_world.center / radius, 3) + 0.0
-        h.update(im.name.encode())
-        h.update(np.asarray(c, dtype=np.float64).tobytes())
-    return h.hexdigest()[:16]

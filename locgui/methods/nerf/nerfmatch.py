@@ -13,14 +13,9 @@ from locgui.core.camera import Camera
 from locgui.core.errors import MethodError
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult, Query, Retrieved
+from locgui.methods.checkpoint import check_fingerprint, checkpoint_folder, load_state, read_config
 from locgui.methods.nerf.backbone import STRIDE, get_backbone, global_descriptor, image_tensor
-from locgui.methods.nerf.checkpoint import (
-    check_fingerprint,
-    checkpoint_folder,
-    load_nerf,
-    load_state,
-    read_config,
-)
+from locgui.methods.nerf.checkpoint import bundle_nerf
 from locgui.methods.nerf.data import fit_size, resize_camera, resize_rgb
 from locgui.methods.nerf.matching import MatchHead, dual_softmax, mutual_matches
 from locgui.methods.nerf.query import (
@@ -34,6 +29,7 @@ from locgui.methods.nerf.rays import patch_centers
 from locgui.methods.nerf.spec import NerfMatchConfig
 from locgui.methods.nerf.train_match import Reference, render_reference
 from locgui.runtime.context import RunContext, resolve_device
+from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +80,21 @@ class NerfMatchLocalizer:
         self.bundle = bundle
         self.config = config
         self.device = torch.device(resolve_device(device))
-        self.nerf = load_nerf(bundle, self.device)
+        self.nerf = bundle_nerf(bundle, self.device)
         folder = checkpoint_folder(bundle, "nerfmatch")
         meta = read_config(folder)
-        check_fingerprint(meta, bundle.scene, folder)
+        retrain = "locgui train nerfmatch"
+        check_fingerprint(meta.get("scene_fingerprint"), bundle.scene, folder, retrain)
         if meta.get("nerf_weights") != self.nerf.weights_id:
             raise MethodError(
                 f"{folder}: NeRFMatch was trained against another NeRF; run "
                 "`locgui train nerfmatch` again"
             )
-        state = load_state(folder / "nerfmatch.pt", self.device)
+        version = file_version(folder / "nerfmatch.pt", folder / "config.json")
+        state = bundle.resources.get(
+            "nerfmatch", str(self.device), lambda: load_state(folder / "nerfmatch.pt", self.device),
+            version,
+        )
         train = meta["train"]
         self.side = int(train["image_side"])
         self.temperature = float(train["temperature"])
@@ -105,7 +106,7 @@ class NerfMatchLocalizer:
         self.ref_ids = [int(i) for i in meta["reference_ids"]]
         self.ref_names = list(meta["reference_names"])
         self.retrieval_side = int(meta["retrieval_side"])
-        self.backbone = get_backbone(self.device)
+        self.backbone = get_backbone(self.device, bundle.resources)
         self.box = (np.asarray(self.nerf.meta.box_min), np.asarray(self.nerf.meta.box_max))
         mode = config.retrieval
         if mode == "auto":

@@ -44,9 +44,11 @@ def retrieve_from_bundle(
 ) -> list[Retrieved]:
     """Top-``k`` map images by the bundle's global index (features as the map was built)."""
     from locgui.methods.features import get_extractor
+    from locgui.methods.retrieval import bundle_index
 
-    extractor = get_extractor(bundle.feature_type, device=device, **dict(bundle.feature_config))
-    index = bundle.retrieval
+    extractor = get_extractor(bundle.feature_type, device=device, resources=bundle.resources,
+                              **dict(bundle.feature_config))  # fmt: skip
+    index = bundle_index(bundle)
     hits = index.query(index.describe(extractor.extract(rgb)), k, exclude=exclude)
     images = bundle.scene.images
     return [

@@ -12,10 +12,11 @@ import numpy as np
 
 from locgui.core.errors import MethodError
 from locgui.core.scene import SceneMap
-from locgui.methods.nerf.checkpoint import (
+from locgui.methods.checkpoint import (
     file_id,
     is_bundle,
     load_state,
+    scene_fingerprint,
     work_dir,
     write_checkpoint,
 )
@@ -25,7 +26,6 @@ from locgui.methods.nerf.data import (
     image_histogram,
     load_views,
     scene_box,
-    scene_fingerprint,
 )
 from locgui.runtime.context import RunContext, resolve_device
 

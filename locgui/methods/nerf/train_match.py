@@ -303,8 +303,8 @@ def train_nerfmatch(
 
     import torch
 
-    from locgui.methods.nerf.checkpoint import load_nerf, write_checkpoint
-    from locgui.methods.nerf.data import scene_fingerprint
+    from locgui.methods.checkpoint import scene_fingerprint, write_checkpoint
+    from locgui.methods.nerf.checkpoint import load_nerf
     from locgui.methods.nerf.matching import MatchHead
     from locgui.methods.nerf.train import resolve_source
     from locgui.runtime.context import resolve_device

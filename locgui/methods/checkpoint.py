@@ -1,0 +1,168 @@
+"""Checkpoints of every trained method: one format, one scene fingerprint.
+
+A checkpoint is a folder with weight files (``torch.save(state_dict)``, loaded with
+``weights_only=True``), ``config.json`` and ``metrics.json``. Inside a map bundle it is
+``checkpoints/<name>/`` written atomically by ``MapBundle.add_checkpoint``; elsewhere any
+folder. ``config.json`` holds the scene fingerprint (``scene_fingerprint``); loading refuses
+a checkpoint made for another scene.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from locgui.core.errors import BundleError, MethodError
+from locgui.core.scene import SceneMap
+
+log = logging.getLogger(__name__)
+
+
+def is_bundle(obj: Any) -> bool:
+    """Whether ``obj`` looks like an opened ``MapBundle`` (has a scene and checkpoints)."""
+    return hasattr(obj, "scene") and hasattr(obj, "add_checkpoint")
+
+
+def checkpoint_folder(source: Any, name: str) -> Path:
+    """The folder of checkpoint ``name``: in a bundle, else ``source/name`` (or ``source``
+    itself when it holds a ``config.json``)."""
+    if is_bundle(source):
+        try:
+            return Path(source.checkpoint_dir(name))
+        except BundleError as exc:
+            raise MethodError(
+                f"{source.path}: no {name} checkpoint; train it with `locgui train {name}`"
+            ) from exc
+    folder = Path(source)
+    if (folder / name / "config.json").is_file():
+        return folder / name
+    if (folder / "config.json").is_file():
+        return folder
+    raise MethodError(f"{folder}: no {name} checkpoint (config.json missing)")
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((folder / "config.json").read_text()))
+    except (OSError, ValueError) as exc:
+        raise MethodError(
+            f"{folder / 'config.json'}: unreadable checkpoint config ({exc})"
+        ) from exc
+
+
+def scene_fingerprint(scene: SceneMap) -> str:
+    """A short hash of the map's posed mapping images (the "train" split; a bundle holds only
+    those, a scene folder may add queries): names, camera centres, viewing directions and
+    intrinsics.
+
+    Centres are rounded to 1e-3 of the scene radius, directions to 1e-3 and intrinsics to
+    1e-3 of the image width, so re-reading the same map (text or binary) gives the same
+    fingerprint while a re-built or different map does not.
+    """
+    import hashlib
+
+    import numpy as np
+
+    posed = scene.posed_ids()
+    mapping = sorted([i for i in posed if scene.images[i].split == "train"] or posed)
+    if not mapping:
+        return "0" * 16
+    centres = scene.camera_centers(mapping)
+    radius = float(np.median(np.linalg.norm(centres - centres.mean(axis=0), axis=1))) or 1.0
+    h = hashlib.sha1()
+    for image_id, centre in zip(mapping, centres, strict=True):
+        im = scene.images[image_id]
+        cam = scene.cameras[im.camera_id]
+        assert im.cam_from_world is not None
+        direction = im.cam_from_world.rotation[2]  # the optical axis in world coordinates
+        h.update(im.name.encode())
+        h.update(np.round(np.concatenate([centre / radius, direction]), 3).tobytes())
+        h.update(np.round(np.array([cam.width, cam.height, *cam.params]) / cam.width, 3).tobytes())
+    return h.hexdigest()[:16]
+
+
+def check_fingerprint(
+    stored: str | None, scene: SceneMap | None, folder: Path, retrain: str = ""
+) -> None:
+    """Raise MethodError when a checkpoint's ``stored`` fingerprint is not ``scene``'s.
+
+    Args:
+        retrain: the command that makes a new one (named in the message).
+    """
+    if scene is None:
+        return
+    actual = scene_fingerprint(scene)
+    if stored != actual:
+        how = f" with `{retrain}`" if retrain else ""
+        raise MethodError(
+            f"{folder}: checkpoint was trained for another scene "
+            f"(fingerprint {stored}, this map {actual}); retrain it{how}"
+        )
+
+
+def load_state(path: Path, device: Any) -> dict[str, Any]:
+    """A state dict saved with torch.save, loaded safely (weights_only=True)."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MethodError(f"{path}: unreadable or unsafe weights file ({first})") from exc
+    if not isinstance(state, dict):
+        raise MethodError(f"{path}: unexpected content (not a state dict)")
+    return state
+
+
+def file_id(path: Path) -> str:
+    """A short content hash of a weight file (ties dependent heads to the NeRF they used)."""
+    import hashlib
+
+    h = hashlib.sha1()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def write_checkpoint(
+    target: Any,
+    name: str,
+    files: dict[str, Path],
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+) -> Path:
+    """Store a checkpoint atomically in a bundle (adds capability ``name``) or a folder: a
+    reader sees the old checkpoint or the new one, never a mix.
+
+    Args:
+        target: an opened MapBundle, or a folder outside a bundle (the checkpoint goes into
+            its sub-folder ``name``).
+        files: file name -> path of the file to copy in.
+    Returns:
+        The checkpoint folder.
+    """
+    import shutil
+
+    if is_bundle(target):
+        return Path(target.add_checkpoint(name, files, config, metrics))
+    folder = Path(target) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for fname, src in files.items():
+        if Path(src).resolve() != (folder / fname).resolve():
+            shutil.copy2(src, folder / fname)
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return folder
+
+
+def work_dir(target: Any, name: str) -> Path:
+    """Where resumable training state of ``name`` lives (outside the final checkpoint)."""
+    base = Path(target.path) / ".train" if is_bundle(target) else Path(target) / ".train"
+    folder = base / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
