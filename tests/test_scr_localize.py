@@ -123,13 +123,15 @@ def test_cli_trains_resumes_and_summarizes(
 
     bundle = tmp_path / "cli.locmap"
     shutil.copytree(tiny_bundle_dir, bundle)
-    args = ["train", "scr", str(bundle), "--epochs", "1", "--max-side", "160", "--width", "32"]
+    args = ["train", "scr", str(bundle), "--epochs", "1", "--max-side", "160", "--head-width", "32"]
     args += ["--augmentations", "0"]
     assert main([*args, "--device", "cpu", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["steps"] > 0 and first["supervision"] == "depth" and first["weights_kb"] > 0
+    assert first["step"] > 0 and first["supervision"] == "depth" and first["completed"]
+    assert (Path(first["checkpoint"]) / "weights.pt").stat().st_size > 0
     assert main(["train", "scr", str(bundle), "--resume", "--epochs", "0.5", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert second["checkpoint"] == first["checkpoint"] and second["steps"] < first["steps"]
+    assert second["checkpoint"] == first["checkpoint"] and second["completed"]
+    assert second["step"] == second["total_steps"] < first["step"]  # half an epoch more
     assert main(["train", "scr", str(tmp_path / "missing.locmap")]) == 2
     assert "error:" in capsys.readouterr().err

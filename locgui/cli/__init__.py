@@ -14,7 +14,8 @@ import sys
 import locgui  # noqa: F401  (fixes the zlib/pycolmap import order before anything else)
 from locgui.core.errors import Cancelled, LocguiError
 
-# name -> (module, one-line help). Nested commands use "group name".
+# name -> (module, one-line help). Nested commands use "group name". ``train NAME`` commands
+# are generated from the registered trainers (locgui.cli.train).
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("locgui.cli.info", "summarize any supported scene (--json for the schema)"),
     "synth": ("locgui.cli.synth", "write the synthetic demo scene with exact ground truth"),
@@ -22,10 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "localize": ("locgui.cli.localize", "localize query images against a map bundle"),
     "eval": ("locgui.cli.evaluate", "evaluate a method on a query split with ground truth"),
     "methods": ("locgui.cli.methods", "list the registered localization methods"),
-    "train scr": ("locgui.cli.train_scr", "train the scene coordinate regression head"),
-    "train nerf": ("locgui.cli.train_nerf", "train the scene's NeRF"),
-    "train nerfmatch": ("locgui.cli.train_nerfmatch", "train the NeRFMatch image encoder"),
-    "train apr": ("locgui.cli.train_apr", "train the absolute pose regressor (DFNet)"),
     "render": ("locgui.cli.render", "render the scene's NeRF at a pose"),
     "live": ("locgui.cli.live", "relocalize a webcam, video file or image folder live"),
     "gui": ("locgui.cli.gui", "open the workbench window (the default)"),
@@ -54,7 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
         p = target.add_parser(parts[-1], help=help_text, description=help_text)
         p.set_defaults(_module=module)
         _add_arguments(module, p)
+    _add_train_commands(sub)
     return parser
+
+
+def _add_train_commands(sub: argparse._SubParsersAction) -> None:
+    """``train NAME`` for every registered trainer (built-in or plug-in)."""
+    from locgui.cli import train
+    from locgui.methods.registry import all_trainers
+
+    gp = sub.add_parser("train", help="train a per-scene model into a map bundle")
+    sub_of = gp.add_subparsers(dest="subcommand", metavar="TRAINER")
+    for trainer in all_trainers():
+        text = f"train {trainer.title}"
+        p = sub_of.add_parser(trainer.name, help=text, description=text)
+        p.set_defaults(_module="locgui.cli.train")
+        train.add_arguments(p, trainer)
 
 
 def _add_arguments(module: str, parser: argparse.ArgumentParser) -> None:
@@ -69,13 +81,18 @@ def _add_arguments(module: str, parser: argparse.ArgumentParser) -> None:
     mod.add_arguments(parser)
 
 
+def command_words() -> set[str]:
+    """The first words of the sub-commands (anything else opens the window on it)."""
+    return {"train", *(name.split()[0] for name in COMMANDS)}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # "locgui SCENE [--screenshot ...]" opens the window on SCENE.
     gui_options = ("--demo", "--screenshot", "--size", "--device", "--query", "--method")
     if argv and argv[0].split("=")[0] in gui_options:
         argv = ["gui", *argv]
-    elif argv and not argv[0].startswith("-") and argv[0] not in {n.split()[0] for n in COMMANDS}:
+    elif argv and not argv[0].startswith("-") and argv[0] not in command_words():
         argv = ["gui", *argv]
     parser = build_parser()
     args = parser.parse_args(argv)

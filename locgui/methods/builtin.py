@@ -1,14 +1,15 @@
 """Where the built-in method specs come from. Light module: no heavy imports here.
 
-Each listed module defines ``SPECS: list[MethodSpec]`` and imports nothing heavy at module
-level (torch, pycolmap, ... are imported by the localizer classes themselves).
+Each listed module defines ``SPECS: list[MethodSpec]`` and/or ``TRAINERS: list[TrainerSpec]``
+and imports nothing heavy at module level (torch, pycolmap, ... are imported by the localizer
+classes and trainers themselves).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from locgui.methods.registry import METHODS, register
+from locgui.methods.registry import register_module
 
 SPEC_MODULES = (
     "locgui.methods.localize.specs",  # sfm, points, rpr
@@ -23,6 +24,4 @@ for _name in SPEC_MODULES:
         if _exc.name is None or not _name.startswith(_exc.name):
             raise
         continue
-    for _spec in _mod.SPECS:
-        if _spec.name not in METHODS:
-            register(_spec)
+    register_module(_mod)

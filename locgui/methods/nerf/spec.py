@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from locgui.methods.nerf.config import param
-from locgui.methods.registry import MethodSpec
+from locgui.methods.nerf.config import TINY_APR, TINY_NERF, TINY_NERFMATCH, param
+from locgui.methods.registry import MethodSpec, TrainerSpec
 
 
 @dataclass
@@ -95,5 +95,39 @@ SPECS = [
             "regressed pose (DFNet's direct feature matching is a training-time loss; here it "
             "refines at query time)"
         ),
+    ),
+]
+
+TRAINERS = [
+    TrainerSpec(
+        name="nerf",
+        title="the scene's NeRF (K-Planes field)",
+        config=f"{_NERF}.config:NerfConfig",
+        train=f"{_NERF}.trainers:train_field",
+        provides=("nerf",),
+        tiny=TINY_NERF,
+        resumable=True,
+        summary=("steps", "train_seconds", "psnr_heldout", "device"),
+        renderer=f"{_NERF}.trainers:field_renderer",
+    ),
+    TrainerSpec(
+        name="nerfmatch",
+        title="NeRFMatch-Mini's image and point heads",
+        config=f"{_NERF}.config:NerfMatchTrainConfig",
+        train=f"{_NERF}.trainers:train_match_heads",
+        provides=("nerfmatch",),
+        requires=("nerf",),
+        tiny=TINY_NERFMATCH,
+        summary=("steps", "train_seconds", "final_patch_accuracy", "pairs"),
+    ),
+    TrainerSpec(
+        name="apr",
+        title="the absolute pose regressor (DFNet-style)",
+        config=f"{_NERF}.config:AprTrainConfig",
+        train=f"{_NERF}.trainers:train_regressor",
+        provides=("apr",),
+        tiny=TINY_APR,
+        summary=("train_seconds", "train_images", "synthetic_views", "train_centre_error",
+                 "train_rotation_error_deg"),  # fmt: skip
     ),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from locgui.methods.registry import MethodSpec
+from locgui.methods.registry import MethodSpec, TrainerSpec
 
 SPECS = [
     MethodSpec(
@@ -23,5 +23,19 @@ SPECS = [
             "cosine point encoding with its confidence loss, inverts it by probing (eq. 15-20), "
             "keeps the 50% most confident pixels and runs PnP-RANSAC + refinement"
         ),
+    ),
+]
+
+TRAINERS = [
+    TrainerSpec(
+        name="scr",
+        title="the scene coordinate regression head",
+        config="locgui.methods.scr.config:ScrTrainConfig",
+        train="locgui.methods.scr.trainer:train",
+        provides=("scr",),
+        tiny={"epochs": 1.0, "max_side": 160, "head_width": 64, "augmentations": 0},
+        resumable=True,
+        summary=("step", "train_seconds", "train_median_error", "validation_median_error",
+                 "supervision", "device"),  # fmt: skip
     ),
 ]
