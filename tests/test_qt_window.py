@@ -392,3 +392,30 @@ def test_localization_does_not_wait_for_a_map_build(
     release.set()
     qtbot.waitUntil(lambda: build.state.done, timeout=WAIT_MS)
     assert build.error is None
+
+
+@pytest.mark.slow
+def test_train_action_trains_into_the_open_bundle(main_window, qtbot, tiny_bundle_dir, tmp_path):
+    """The Methods panel's Train menu comes from the trainer specs; training runs in the
+    background and the reopened bundle gains the capability, so the method becomes usable."""
+    import shutil
+
+    from locgui.methods.registry import get_trainer
+
+    bundle = tmp_path / "train.locmap"
+    shutil.copytree(tiny_bundle_dir, bundle)
+    _open(main_window, qtbot, bundle)
+    panel, state = main_window.methods, main_window.state
+    rows = {panel.list.item(r).data(QtCore.Qt.ItemDataRole.UserRole): r
+            for r in range(panel.list.count())}  # fmt: skip
+    panel.list.setCurrentRow(rows["scr"])
+    actions = [a.text() for a in panel.train_menu.actions()]
+    assert panel.train_button.isEnabled() and actions[0].startswith("Train scr")
+    assert "needs scr" in panel.list.item(rows["scr"]).text()
+    task = main_window.bench.train("scr", config=get_trainer("scr").make_config(tiny=True))
+    assert task is not None
+    qtbot.waitUntil(lambda: "scr" in state.capabilities, timeout=180_000)
+    assert (bundle / "checkpoints" / "scr" / "weights.pt").is_file()
+    assert panel.list.item(rows["scr"]).text().startswith("scr  —  Scene coordinate")
+    assert [a.text() for a in panel.train_menu.actions()][0].startswith("Retrain scr")
+    assert any("scr trained in" in n.message for n in state.notifications.items)

@@ -51,6 +51,32 @@ def build_map_subprocess(source: Path, out: Path, config: Any, ctx: RunContext) 
     return Path(report.path)
 
 
+def train_subprocess(
+    trainer: str, bundle: Path, config: Any, resume: bool, device: str, ctx: RunContext
+) -> dict[str, Any]:
+    """A registered trainer on a map bundle in a child process (progress comes back; cancel
+    stops it after the current step, and a resumable trainer keeps that step)."""
+    metrics: dict[str, Any] = run_in_child(
+        "locgui.model.building:train_in_child", (trainer, str(bundle), config, resume, device),
+        ctx, pass_context=True,
+    )  # fmt: skip
+    return metrics
+
+
+def train_in_child(
+    trainer: str, bundle: str, config: Any, resume: bool, device: str, ctx: RunContext
+) -> dict[str, Any]:
+    """Runs in the child: the first SIGINT (the parent's cancel) stops after the step."""
+    import signal
+
+    from locgui.io.bundle import open_bundle
+    from locgui.methods.registry import get_trainer
+
+    signal.signal(signal.SIGINT, lambda *_: ctx.cancel())
+    spec = get_trainer(trainer)
+    return spec.run(open_bundle(bundle), config, ctx, device=device, resume=resume)
+
+
 def generate_subprocess(out: Path, preset: str, ctx: RunContext) -> Path:
     """The synthetic scene rendered in a child process (a minute of numpy off the UI)."""
     ctx.progress("generate", -1, "rendering the synthetic room (about a minute)")

@@ -185,6 +185,38 @@ class Workbench(QtCore.QObject):
         task.finished.connect(on_loaded)
         return task
 
+    # ------------------------------------------------------------------ training
+    def train(self, trainer: str, resume: bool = False, config: Any = None) -> Task | None:
+        """Train a registered trainer into the open map bundle (a child process watched from
+        the "train" executor: localizing goes on meanwhile), then reopen the bundle so its new
+        capability shows. ``config``: the trainer's config (default: its defaults)."""
+        from locgui.methods.registry import get_trainer
+
+        bundle = self.state.bundle
+        if bundle is None or not hasattr(bundle, "path"):
+            self.state.notifications.warning("open a map bundle to train on", source="train")
+            return None
+        spec = get_trainer(trainer)
+        cfg = config if config is not None else spec.make_config()
+        device = str(self.state.settings["device"])
+        job = functools.partial(
+            building.train_subprocess, trainer, Path(bundle.path), cfg, resume, device
+        )
+        verb = "resume" if resume else "train"
+        task = self.submit(job, "train", f"{verb} {trainer}", executor="train",
+                           supersede="none")  # fmt: skip
+        path = Path(bundle.path)
+
+        def done(metrics: dict[str, Any]) -> None:
+            seconds = metrics.get("train_seconds", metrics.get("total_seconds", "?"))
+            self.state.notifications.info(
+                f"{trainer} trained in {seconds} s -> {metrics.get('checkpoint', path)}", "train"
+            )
+            self.open_path(path)
+
+        task.finished.connect(done)
+        return task
+
     # ------------------------------------------------------------------ map building
     def build_map(
         self, source: Path, out: Path, config: Any = None, open_when_done: bool = True

@@ -1,14 +1,17 @@
-"""The methods picker: every registered method, its generated parameters, Localize / Cancel.
+"""The methods picker: every registered method, its generated parameters, Localize / Cancel,
+and Train for the per-scene models a method needs.
 
 Methods come from ``locgui.methods.registry.all_methods()``; a method whose map
-capabilities are missing is shown disabled with the command that provides them.
+capabilities are missing is shown disabled with the trainer that provides them, and the Train
+menu (from the same specs) trains or resumes it in the background.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui.core.errors import LocguiError
 from locgui.methods.registry import MethodSpec, all_methods
@@ -35,7 +38,7 @@ class MethodsPanel(QtWidgets.QWidget):
         self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
         self.list.itemChanged.connect(self._on_checked)
         self.list.currentItemChanged.connect(self._on_current)
-        self.params_title = style.shrinkable(QtWidgets.QLabel(objectName="heading"))
+        self.params_title = style.shrinkable(style.styled_label("", role="heading"))
         self.presets = QtWidgets.QComboBox()
         self.presets.activated.connect(self._on_preset)
         reset = QtWidgets.QPushButton("Defaults")
@@ -45,7 +48,8 @@ class MethodsPanel(QtWidgets.QWidget):
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.stack)
-        self.localize_button = QtWidgets.QPushButton("Localize", objectName="primary")
+        self.localize_button = QtWidgets.QPushButton("Localize")
+        self.localize_button.setObjectName("primary")
         self.localize_button.setToolTip(
             "Localize the current query with the checked methods (Enter)"
         )
@@ -53,6 +57,15 @@ class MethodsPanel(QtWidgets.QWidget):
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setToolTip("Cancel the work in flight (Esc)")
         self.cancel_button.clicked.connect(bench.cancel)
+        self.train_button = QtWidgets.QToolButton()
+        self.train_button.setText("Train")
+        self.train_button.setToolTip(
+            "Train (or resume) the per-scene models the highlighted method needs, into the "
+            "open map bundle; progress below, Cancel stops after the current step"
+        )
+        self.train_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.train_menu = QtWidgets.QMenu(self.train_button)
+        self.train_button.setMenu(self.train_menu)
         self.device = QtWidgets.QComboBox()
         self.device.addItems(["cpu", "cuda"])
         self.device.setCurrentText(str(self.state.settings["device"]))
@@ -64,6 +77,7 @@ class MethodsPanel(QtWidgets.QWidget):
         head.addWidget(self.params_title, 1)
         head.addWidget(self.presets)
         head.addWidget(reset)
+        head.addWidget(self.train_button)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.device)
         buttons.addWidget(self.cancel_button)
@@ -111,11 +125,14 @@ class MethodsPanel(QtWidgets.QWidget):
             panel = ParamPanel(self.bench.method_config(spec.name))
         except (LocguiError, ImportError, TypeError) as exc:
             log.warning("no parameter panel for %s: %s", spec.name, exc)
-            return QtWidgets.QLabel(f"parameters unavailable: {exc}", wordWrap=True)
+            label = QtWidgets.QLabel(f"parameters unavailable: {exc}")
+            label.setWordWrap(True)
+            return label
         panel.changed.connect(lambda cfg, n=spec.name: self.state.set_config(n, cfg))
         return panel
 
     def _update_availability(self) -> None:
+        self._update_train_menu()
         caps = self.state.capabilities
         has_bundle = self.state.bundle is not None
         for row in range(self.list.count()):
@@ -159,6 +176,26 @@ class MethodsPanel(QtWidgets.QWidget):
         for preset in spec.presets:
             self.presets.addItem(preset, preset)
         self.presets.setEnabled(bool(spec.presets))
+        self._update_train_menu()
+
+    def _update_train_menu(self) -> None:
+        """Train / resume actions for the trainers the highlighted method needs."""
+        self.train_menu.clear()
+        name = self.current_method()
+        trainers = self.specs[name].trainers() if name in self.specs else []
+        has_bundle = self.state.bundle is not None and hasattr(self.state.bundle, "path")
+        caps = self.state.capabilities
+        for trainer in trainers:
+            done = all(c in caps for c in trainer.provides)
+            act = self.train_menu.addAction(
+                f"{'Retrain' if done else 'Train'} {trainer.name}: {trainer.title}"
+            )
+            act.setData(trainer.name)
+            act.triggered.connect(functools.partial(self.bench.train, trainer.name, False))
+            if trainer.resumable and done:
+                again = self.train_menu.addAction(f"Resume {trainer.name} (train further)")
+                again.triggered.connect(functools.partial(self.bench.train, trainer.name, True))
+        self.train_button.setEnabled(bool(trainers) and has_bundle)
 
     def current_method(self) -> str | None:
         item = self.list.currentItem()
@@ -207,7 +244,5 @@ class MethodsPanel(QtWidgets.QWidget):
         self.cancel_button.setEnabled(bool(labels))
 
 
-def _qcolor(color: str) -> object:
-    from PySide6 import QtGui
-
+def _qcolor(color: str) -> QtGui.QColor:
     return QtGui.QColor(color)
