@@ -86,7 +86,7 @@ def test_sfm_reports_stages_partial_matches_and_correspondences(
     assert result.success
     assert list(result.timings) == ["extract", "retrieve", "match", "pnp"]
     kinds = [k for k, _ in partials]
-    assert kinds[0] == "matches" and "matches_2d3d" in kinds
+    assert kinds[0] == "matches_2d2d" and "matches_2d3d" in kinds
     first = partials[0][1]
     assert isinstance(first, list) and all(isinstance(m, Matches2D2D) for m in first)
     assert [m.image_id for m in first] == [r.image_id for r in result.retrieved]

@@ -134,7 +134,7 @@ def test_partials_then_result(tiny_scene):
     qid, db = tiny_scene.split_ids("test")[1], tiny_scene.split_ids("train")[2]
     result = exact_result(tiny_scene, qid, db)
     state.select_query(result.query_name)
-    state.set_partial(result.query_name, "sfm", "matches", result.matches_2d2d)
+    state.set_partial(result.query_name, "sfm", "matches_2d2d", result.matches_2d2d)
     part = state.result(result.query_name, "sfm")
     assert part is not None and not part.success
     assert part.matches_2d2d[0].image_id == db
@@ -142,6 +142,29 @@ def test_partials_then_result(tiny_scene):
     assert state.result(result.query_name, "sfm") is result
     assert state.partials == {}
     assert state.session_poses("sfm") == [(result.query_name, result.cam_from_world)]
+
+
+def test_scene_coordinates_before_the_pose_reach_the_views(tiny_scene):
+    """SCR sends its dense coordinates before PnP: the partial result the views read has them
+    in the typed field (not buried in extras); an unknown kind is refused, not lost."""
+    from locgui.core.results import SceneCoordinates
+
+    state = AppState()
+    state.set_scene(tiny_scene)
+    query = tiny_scene.images[tiny_scene.split_ids("test")[0]].name
+    state.select_query(query)
+    grid = np.zeros((3, 4, 2))
+    sc = SceneCoordinates(grid, np.ones((3, 4, 3)), np.full((3, 4), 2.0))
+    kinds: list[str] = []
+    state.partial_changed.connect(lambda q, m, k: kinds.append(k))
+    state.set_partial(query, "scr", "scene_coordinates", sc)
+    state.set_partial(query, "scr", "extras:render_rgb", "pixels")
+    part = state.result(query, "scr")
+    assert part is not None and part.scene_coordinates is sc and not part.success
+    assert part.extras == {"render_rgb": "pixels"}
+    assert kinds == ["scene_coordinates", "extras:render_rgb"]
+    with pytest.raises(ValueError, match="partial kind"):
+        state.set_partial(query, "scr", "scene_coords", sc)
 
 
 def test_nested_emission_reaches_every_slot_in_order():

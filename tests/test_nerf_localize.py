@@ -69,7 +69,7 @@ def test_nerfmatch_localizes_novel_views(nerf_bundle, tiny_room, retrieval: str)
         query = novel_query(nerf_bundle, tiny_room, image_id)
         partial.clear()
         result = loc.localize(query, ctx)
-        assert "matches" in partial and {"retrieval", "render", "match"} <= set(result.timings)
+        assert "matches_2d2d" in partial and {"retrieval", "render", "match"} <= set(result.timings)
         if not result.success:
             failures.append(result.reason)
             continue

@@ -248,7 +248,7 @@ def test_localize_a_query_through_the_ui(main_window, qtbot, tiny_bundle_dir, ti
     qtbot.waitUntil(lambda: "sfm" in state.results.get(query, {}), timeout=120_000)
     result = state.results[query]["sfm"]
     assert result.success, result.reason
-    assert order.index("partial:matches") < order.index("result")  # matches before the pose
+    assert order.index("partial:matches_2d2d") < order.index("result")  # matches before the pose
     dt, dr = state.errors(result)
     assert dt < 0.05 and dr < 1.0  # the synthetic scene's exact GT
     gl, view = main_window.view3d.gl, main_window.view3d

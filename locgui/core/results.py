@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,12 @@ class SceneCoordinates:
     gt_xyz: np.ndarray | None = None
 
 
+PARTIAL_KINDS = ("retrieved", "matches_2d2d", "matches_2d3d", "scene_coordinates")
+"""What a method may send through ``ctx.partial(kind, payload)`` before its pose: the
+``LocalizationResult`` field that the payload fills (``"extras:NAME"`` fills an extra), so the
+views show a partial result exactly as they show a finished one."""
+
+
 @dataclass
 class LocalizationResult:
     """The outcome of one method on one query.
@@ -145,6 +152,22 @@ class LocalizationResult:
     matches_2d3d: Matches2D3D | None = None
     scene_coordinates: SceneCoordinates | None = None
     extras: dict = field(default_factory=dict)
+
+    def apply_partial(self, kind: str, payload: Any) -> None:
+        """Fill the field named ``kind`` (one of ``PARTIAL_KINDS``) with early output that a
+        method sent through ``ctx.partial`` before its pose; "extras:NAME" goes to extras.
+
+        Raises:
+            ValueError: ``kind`` names no partial field (a typo would reach no view).
+        """
+        if kind in ("matches_2d2d", "retrieved"):
+            setattr(self, kind, list(payload))
+        elif kind in PARTIAL_KINDS:
+            setattr(self, kind, payload)
+        elif kind.startswith("extras:"):
+            self.extras[kind[len("extras:"):]] = payload
+        else:
+            raise ValueError(f"partial kind {kind!r} is not one of {PARTIAL_KINDS} or extras:NAME")
 
     @property
     def total_time(self) -> float:

@@ -74,7 +74,8 @@ def localize(
     """Run every requested method on the query; a method that fails never stops the others.
 
     Partial output: ``("method", name)`` before each method (the partials that follow belong
-    to it), the method's own partials (e.g. ``"matches"``), then ``("result", result)``.
+    to it), the method's own partials (``PARTIAL_KINDS``, e.g. ``"matches_2d2d"``), then
+    ``("result", result)``.
     """
     leave_a_core_for_the_ui()
     device = resolve_device(request.device)  # "cuda" on a machine without it runs on cpu

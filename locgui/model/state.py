@@ -118,17 +118,11 @@ class AppState:
             self.selection.update("results", method=result.method, match_index=None)
 
     def set_partial(self, query: str, method: str, kind: str, payload: Any) -> None:
-        """Partial output before the pose: "matches" (list of Matches2D2D), "matches_2d3d"
-        (Matches2D3D before PnP), "retrieved" (list of Retrieved); others go to ``extras``."""
+        """Partial output before the pose: ``kind`` is the ``LocalizationResult`` field it fills
+        (``locgui.core.results.PARTIAL_KINDS``: scene coordinates, 2D-2D or 2D-3D matches,
+        the shortlist) or "extras:NAME"; the views read it like a finished result."""
         part = self.partials.get((query, method)) or LocalizationResult(method, query, False)
-        if kind == "matches":
-            part.matches_2d2d = list(payload)
-        elif kind == "matches_2d3d":
-            part.matches_2d3d = payload
-        elif kind == "retrieved":
-            part.retrieved = list(payload)
-        else:
-            part.extras[kind] = payload
+        part.apply_partial(kind, payload)
         self.partials[(query, method)] = part
         sel = self.selection.current
         if sel.query == query and (

@@ -18,7 +18,8 @@ from locgui.core.errors import Cancelled
 ProgressFn = Callable[[str, float, str], None]
 """(stage, fraction in [0, 1] or -1 when unknown, message) -> None"""
 PartialFn = Callable[[str, Any], None]
-"""(kind, payload) -> None, e.g. ("matches", [Matches2D2D, ...])"""
+"""(kind, payload) -> None, e.g. ("matches_2d2d", [Matches2D2D, ...]); the kinds a method
+sends are ``locgui.core.results.PARTIAL_KINDS``."""
 
 
 class RunContext:

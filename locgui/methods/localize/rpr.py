@@ -168,7 +168,7 @@ class RprLocalizer(StructureLocalizer):
                 scores=m.scores.astype(np.float32),
                 point3D_ids=db.point3D_ids[m.idx1],
             )
-        ctx.partial("matches", [pair])
+        ctx.partial("matches_2d2d", [pair])
         if len(m) < cfg.min_inliers:
             raise QueryFailure(f"{len(m)} matches < {cfg.min_inliers}")
         cam_ref = self.bundle.scene.camera_of(ref_id)

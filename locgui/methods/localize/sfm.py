@@ -66,7 +66,7 @@ class SfmLocalizer(StructureLocalizer):
         with ctx.stage("match"):
             matches, query_idx = self.match_shortlist(prepared, ctx)
             result.matches_2d2d = matches
-            ctx.partial("matches", matches)
+            ctx.partial("matches_2d2d", matches)
             m2d3d, _ = matches_to_2d3d(
                 prepared.features.keypoints, query_idx, matches, self.cache.xyz_of
             )

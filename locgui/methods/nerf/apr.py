@@ -142,5 +142,5 @@ class AprLocalizer:
         with ctx.stage("pnp"):
             est = solve_pnp(xy, xyz, cam, self.config.ransac_threshold_px, camera)
         if est is not None:
-            ctx.partial("matches", est.matches)
+            ctx.partial("matches_2d2d", est.matches)
         return est

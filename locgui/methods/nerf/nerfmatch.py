@@ -190,7 +190,7 @@ class NerfMatchLocalizer:
         with ctx.stage("pnp"):
             est = solve_pnp(xy, xyz, cam, self.config.ransac_threshold_px, full_cam)
         if est is not None:
-            ctx.partial("matches", est.matches)
+            ctx.partial("matches_2d2d", est.matches)
         return est
 
     # ------------------------------------------------------------------ localize
