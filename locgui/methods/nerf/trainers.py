@@ -25,11 +25,10 @@ def train_match_heads(
     resume: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """NeRFMatch-Mini's heads (capability "nerfmatch"; the NeRF must exist)."""
-    from locgui.methods.checkpoint import checkpoint_folder
     from locgui.methods.nerf.train_match import train_nerfmatch
 
-    metrics = train_nerfmatch(source, config, ctx, out=out, device=device)
-    return {**metrics, "checkpoint": str(checkpoint_folder(out or source, "nerfmatch"))}
+    return _with_folder("nerfmatch", train_nerfmatch(source, config, ctx, out=out, device=device),
+                        out or source)  # fmt: skip
 
 
 def train_regressor(
@@ -37,11 +36,16 @@ def train_regressor(
     resume: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """The DFNet-style pose regressor (capability "apr")."""
-    from locgui.methods.checkpoint import checkpoint_folder
     from locgui.methods.nerf.apr_train import train_apr
 
-    metrics = train_apr(source, config, ctx, out=out, device=device)
-    return {**metrics, "checkpoint": str(checkpoint_folder(out or source, "apr"))}
+    return _with_folder("apr", train_apr(source, config, ctx, out=out, device=device),
+                        out or source)  # fmt: skip
+
+
+def _with_folder(name: str, metrics: dict[str, Any], target: Any) -> dict[str, Any]:
+    from locgui.methods.checkpoint import checkpoint_folder
+
+    return {**metrics, "checkpoint": str(checkpoint_folder(target, name))}
 
 
 def field_renderer(bundle: Any, device: str) -> Any:
