@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from locgui.model.jobs import leave_a_core_for_the_ui
+
+    leave_a_core_for_the_ui()  # before torch is imported: its thread pools read the environment
     from locgui.qt.app import run_gui
 
     return run_gui(args)

@@ -77,7 +77,6 @@ def localize(
     to it), the method's own partials (``PARTIAL_KINDS``, e.g. ``"matches_2d2d"``), then
     ``("result", result)``.
     """
-    leave_a_core_for_the_ui()
     device = resolve_device(request.device)  # "cuda" on a machine without it runs on cpu
     query = request.query.load()
     results = []
@@ -218,13 +217,15 @@ def _source_queries(bundle: Any, source: SceneMap) -> list[QuerySource]:
 
 
 def leave_a_core_for_the_ui() -> None:
-    """Let torch use every core but one, so the UI thread is never starved by a method."""
+    """The window's process policy, set once at start-up (not by a job, behind the back of
+    other work): torch and its BLAS use every core but one, so the UI thread is never starved
+    by a method. A thread count the user set in the environment wins."""
     import os
+    import sys
 
-    try:
-        import torch
-    except ImportError:
-        return
-    n = max(1, (os.cpu_count() or 1) - 1)
-    if torch.get_num_threads() > n:
-        torch.set_num_threads(n)
+    n = str(max(1, (os.cpu_count() or 1) - 1))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, n)
+    torch = sys.modules.get("torch")  # already imported: tell it directly
+    if torch is not None and torch.get_num_threads() > int(os.environ["OMP_NUM_THREADS"]):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
