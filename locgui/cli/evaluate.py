@@ -74,8 +74,9 @@ def write_outputs(folder: Path, summary: dict[str, Any], report: Any) -> list[Pa
 def run(args: argparse.Namespace) -> int:
     from locgui.cli.localize import fov_of, make_localizer
     from locgui.io.bundle import open_bundle
+    from locgui.io.calibration import parse_intrinsics
     from locgui.methods.localize.evaluation import evaluate, gt_alignment
-    from locgui.methods.localize.queries import parse_intrinsics, refs_for_eval
+    from locgui.methods.localize.queries import refs_for_eval
     from locgui.runtime.context import RunContext
 
     bundle = open_bundle(args.bundle)

@@ -1,70 +1,22 @@
-"""Where queries come from: image files, a scene's split, a map's held-out images; and the
-intrinsics given for them (a calibration file or a field-of-view guess)."""
+"""Where queries come from: image files, a scene's split, a map's held-out images (their
+intrinsics from ``locgui.io.calibration``)."""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from locgui.core.camera import MODEL_PARAMS, Camera
+from locgui.core.camera import Camera
 from locgui.core.errors import LocguiError, SceneFormatError
 from locgui.core.pose import Rigid3
 from locgui.core.results import Query
 from locgui.core.scene import SceneMap
+from locgui.io.calibration import Intrinsics
 
 log = logging.getLogger(__name__)
-
-IntrinsicsFn = Callable[[int, int], Camera | None]
-"""(width, height) of a query image -> its camera, or None to let the method decide."""
-
-
-def parse_intrinsics(spec: str | None) -> IntrinsicsFn:
-    """``None``, ``"fov:DEG"`` or a calibration file -> a function of the image size.
-
-    Calibration files: JSON ``{"model", "width", "height", "params"}`` (``Camera.to_dict``,
-    optionally under a "camera" key) or a COLMAP ``cameras.txt`` (its first camera).
-    Raises SceneFormatError for an unreadable file or a bad field of view.
-    """
-    if spec is None:
-        return lambda w, h: None
-    if spec.startswith("fov:"):
-        try:
-            fov = float(spec[4:])
-        except ValueError:
-            fov = -1.0
-        if not 1.0 < fov < 179.0:
-            raise SceneFormatError(f"--intrinsics {spec}: expected fov:DEG with 1 < DEG < 179")
-        return lambda w, h: Camera.from_fov(w, h, fov)
-    camera = read_calibration(Path(spec))
-    return lambda w, h: camera
-
-
-def read_calibration(path: Path) -> Camera:
-    """One camera from a JSON or COLMAP cameras.txt calibration file."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SceneFormatError(f"{path}: cannot read calibration file ({exc.strerror})") from exc
-    try:
-        if path.suffix.lower() == ".json":
-            data: Any = json.loads(text)
-            return Camera.from_dict(data.get("camera", data))
-        for line in text.splitlines():
-            parts = line.split()
-            if parts and not parts[0].startswith("#"):
-                model, w, h = parts[1], int(parts[2]), int(parts[3])
-                return Camera(model, w, h, tuple(float(p) for p in parts[4:]), int(parts[0]))
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise SceneFormatError(
-            f"{path}: not a calibration file (JSON with model/width/height/params, or a COLMAP "
-            f"cameras.txt line; models {', '.join(MODEL_PARAMS)}): {exc}"
-        ) from exc
-    raise SceneFormatError(f"{path}: calibration file holds no camera")
-
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Files as given; folders replaced by the image files they contain (sorted)."""
@@ -95,14 +47,15 @@ class QueryRef:
     camera: Camera | None = None
     gt_cam_from_world: Rigid3 | None = None
 
-    def load(self, intrinsics: IntrinsicsFn | None = None) -> Query:
-        """Read the image (raises ImageDecodeError) and make the Query."""
+    def load(self, intrinsics: Intrinsics | None = None) -> Query:
+        """Read the image (raises ImageDecodeError) and make the Query; ``intrinsics`` give
+        its camera for the image size (raises IntrinsicsError for another aspect ratio)."""
         from locgui.io.images import read_image
 
         image = read_image(self.path)
         camera = self.camera
         if intrinsics is not None:
-            camera = intrinsics(image.shape[1], image.shape[0]) or camera
+            camera = intrinsics.for_size(image.shape[1], image.shape[0])[0] or camera
         return Query(self.name, image, camera, self.gt_cam_from_world, self.path)
 
 
@@ -167,7 +120,7 @@ def _split_refs(scene: SceneMap, split: str) -> list[QueryRef]:
 
 
 def iter_queries(
-    refs: list[QueryRef], intrinsics: IntrinsicsFn | None = None
+    refs: list[QueryRef], intrinsics: Intrinsics | None = None
 ) -> Iterator[tuple[QueryRef, Query | None, str]]:
     """(ref, query, "") per ref, or (ref, None, reason) when the image does not load."""
     for ref in refs:
