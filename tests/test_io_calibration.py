@@ -12,6 +12,7 @@ import pytest
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.io.calibration import IntrinsicsError, parse_intrinsics, read_calibration
+from locgui.io.queries import QueryRef, iter_queries, load_query
 
 
 def _write_opencv(path: Path, K: np.ndarray, dist: np.ndarray, size: tuple[int, int] | None):
@@ -127,3 +128,19 @@ def test_missing_file_binary_file_and_bad_fov(tmp_path: Path) -> None:
         parse_intrinsics("fov:wide")
     with pytest.raises(IntrinsicsError, match="1..179 degrees"):
         parse_intrinsics("fov:180")
+
+
+def test_queries_get_the_calibration_scaled_to_their_image_size(tmp_path: Path) -> None:
+    txt = tmp_path / "cameras.txt"
+    txt.write_text("1 PINHOLE 640 480 500 500 320 240\n")
+    known = Camera("SIMPLE_PINHOLE", 320, 240, (100, 160, 120))
+    small = QueryRef("small", pixels=np.zeros((240, 320, 3), np.uint8), camera=known)
+    wide = QueryRef("wide", pixels=np.zeros((180, 320, 3), np.uint8))
+    assert load_query(small).camera == known  # no intrinsics given: the reference's own
+    assert load_query(small, parse_intrinsics(None)).camera == known
+    scaled = load_query(small, parse_intrinsics(txt)).camera
+    assert scaled == Camera("PINHOLE", 320, 240, (250, 250, 160, 120))
+    (_, ok, _), (_, failed, reason) = iter_queries([small, wide], parse_intrinsics(txt))
+    assert ok is not None and failed is None
+    assert reason == ("cameras.txt: calibrated for 640x480 but the images are 320x180 "
+                           "(another aspect ratio)")  # fmt: skip

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from locgui.core.results import LocalizationResult
     from locgui.io.bundle import open_bundle
     from locgui.io.calibration import parse_intrinsics
-    from locgui.methods.localize.queries import expand_paths, iter_queries, refs_from_files
+    from locgui.io.queries import expand_paths, iter_queries, refs_from_files
     from locgui.runtime.context import RunContext
 
     bundle = open_bundle(args.bundle)

@@ -15,7 +15,7 @@ from locgui.core.metrics import STANDARD_THRESHOLDS, pose_error, robust_align, s
 from locgui.core.pose import Sim3
 from locgui.core.results import LocalizationResult, Query
 from locgui.io.calibration import Intrinsics
-from locgui.methods.localize.queries import QueryRef, iter_queries
+from locgui.io.queries import QueryRef, iter_queries
 from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
