@@ -159,7 +159,7 @@ def run_method(dataset: str, name: str, bundle: Any, queries: list[Any]) -> Row:
 
 
 def load_queries(bundle: Any, spec: str = "test") -> list[Any]:
-    from locgui.methods.localize.queries import refs_for_eval
+    from locgui.io.queries import refs_for_eval
 
     refs, _ = refs_for_eval(bundle, spec)
     return [r.load() for r in refs]

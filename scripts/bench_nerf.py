@@ -157,8 +157,8 @@ def main() -> int:
     torch.set_num_threads(min(args.threads, 2))
     from locgui.io import open_scene
     from locgui.io.bundle import open_bundle
+    from locgui.io.queries import refs_for_eval
     from locgui.methods.checkpoint import read_config
-    from locgui.methods.localize.queries import refs_for_eval
     from locgui.methods.nerf.apr_train import train_apr
     from locgui.methods.nerf.checkpoint import load_nerf
     from locgui.methods.nerf.config import AprTrainConfig, NerfConfig, NerfMatchTrainConfig

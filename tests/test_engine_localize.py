@@ -14,9 +14,9 @@ from locgui.core.pose import look_at
 from locgui.core.results import Matches2D2D, Query
 from locgui.io import open_scene
 from locgui.io.bundle import MapBundle
+from locgui.io.queries import refs_from_scene
 from locgui.io.synth import SyntheticRoom
 from locgui.methods.features.types import bundle_features
-from locgui.methods.localize.queries import refs_from_scene
 from locgui.methods.registry import MethodSpec, all_methods, get_method
 from locgui.runtime.context import RunContext
 

@@ -9,7 +9,7 @@ import pytest
 from locgui.core.metrics import pose_error
 from locgui.io import open_scene
 from locgui.io.bundle import open_bundle
-from locgui.methods.localize.queries import refs_for_eval
+from locgui.io.queries import refs_for_eval
 from locgui.methods.mapping.config import MapBuildConfig
 from locgui.methods.mapping.pipeline import build_map
 from locgui.methods.registry import get_method

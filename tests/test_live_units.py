@@ -1,63 +1,13 @@
-"""Live pieces with exact answers: intrinsics files, the motion prior, guided matching."""
+"""Live pieces with exact answers: the motion prior, guided matching (intrinsics files:
+test_io_calibration.py)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-import pytest
 
-from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3, axis_angle_to_rotmat
-from locgui.methods.live.intrinsics import IntrinsicsError, parse_intrinsics
 from locgui.methods.live.mappoints import guided_match
 from locgui.methods.live.motion import MotionModel, interpolate
-
-
-def test_opencv_yaml_matches_cv2_projection_in_colmap_pixels(tmp_path: Path) -> None:
-    import cv2
-
-    K = np.array([[500.0, 0, 319.2], [0, 505.0, 241.7], [0, 0, 1]])
-    dist = np.array([[-0.12, 0.03, 0.001, -0.002, 0.004]])
-    path = tmp_path / "calib.yaml"
-    fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_WRITE)
-    fs.write("image_width", 640)
-    fs.write("image_height", 480)
-    fs.write("camera_matrix", K)
-    fs.write("distortion_coefficients", dist)
-    fs.release()
-    intr = parse_intrinsics(str(path))
-    cam, note = intr.for_size(640, 480)
-    assert cam is not None and cam.model == "OPENCV"
-    assert "calib.yaml" in note and "k3=0.004" in note  # the ignored term is stated
-    pts = np.array([[0.3, -0.2, 2.0], [-0.5, 0.4, 3.0], [0.0, 0.0, 1.0]])
-    expected, _ = cv2.projectPoints(pts, np.zeros(3), np.zeros(3), K, dist[:, :4])
-    np.testing.assert_allclose(cam.project(pts), expected.reshape(-1, 2) + 0.5, atol=1e-9)
-
-
-def test_colmap_text_json_fov_and_scaling(tmp_path: Path) -> None:
-    txt = tmp_path / "cameras.txt"
-    txt.write_text("# Camera list\n7 PINHOLE 640 480 500 510 320.5 240.5\n")
-    cam, _ = parse_intrinsics(txt).for_size(640, 480)
-    assert cam == Camera("PINHOLE", 640, 480, (500, 510, 320.5, 240.5), 7)
-    half, note = parse_intrinsics(txt).for_size(320, 240)
-    assert half is not None and half.params == (250, 255, 160.25, 120.25)
-    assert "scaled from 640x480 to 320x240" in note
-    with pytest.raises(IntrinsicsError, match="another aspect ratio"):
-        parse_intrinsics(txt).for_size(640, 360)
-    js = tmp_path / "camera.json"
-    js.write_text(json.dumps(cam.to_dict()))
-    assert parse_intrinsics(js).for_size(640, 480)[0] == cam
-    guess, note = parse_intrinsics("fov:90").for_size(640, 480)
-    assert guess is not None and guess.focal == pytest.approx((320.0, 320.0))
-    assert note.startswith("intrinsics GUESSED from a 90 deg horizontal field of view")
-    auto, note = parse_intrinsics(None).for_size(640, 480)
-    assert auto is None and "chosen by the method" in note
-    with pytest.raises(IntrinsicsError, match="fov:DEGREES"):
-        parse_intrinsics("fov:wide")
-    with pytest.raises(IntrinsicsError, match="no such intrinsics file"):
-        parse_intrinsics(tmp_path / "none.yaml")
 
 
 def _pose(t: float) -> Rigid3:

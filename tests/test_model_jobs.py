@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from locgui.core.errors import Cancelled, MethodError
+from locgui.io.queries import QueryRef
 from locgui.methods import registry
 from locgui.methods.registry import MethodSpec
 from locgui.model import jobs
-from locgui.model.queries import scene_query
 from locgui.runtime.context import RunContext
 from tests.plugins.qt import exact_result
 
@@ -69,7 +69,7 @@ def test_methods(monkeypatch):
 
 def test_every_method_runs_and_failures_become_reasons(tiny_scene, test_methods):
     bundle = SimpleNamespace(scene=tiny_scene, capabilities=set(), instances=[])
-    q = scene_query(tiny_scene, tiny_scene.split_ids("test")[0])
+    q = QueryRef.from_scene(tiny_scene, tiny_scene.split_ids("test")[0])
     request = jobs.LocalizeRequest(
         q, (("crash", EchoConfig()), ("mapless", EchoConfig()), ("echo", EchoConfig())), bundle
     )
@@ -93,7 +93,7 @@ def test_every_method_runs_and_failures_become_reasons(tiny_scene, test_methods)
 def test_localizers_are_cached_per_config(tiny_scene, test_methods):
     bundle = SimpleNamespace(scene=tiny_scene, capabilities=set(), instances=[])
     cache = jobs.LocalizerCache()
-    q = scene_query(tiny_scene, tiny_scene.split_ids("test")[1])
+    q = QueryRef.from_scene(tiny_scene, tiny_scene.split_ids("test")[1])
     for cfg in (EchoConfig(), EchoConfig(), EchoConfig(delay_steps=1)):
         jobs.localize(jobs.LocalizeRequest(q, (("echo", cfg),), bundle), RunContext(), cache)
     assert len(bundle.instances) == 2  # same config reused, a new config builds a new one
@@ -101,7 +101,7 @@ def test_localizers_are_cached_per_config(tiny_scene, test_methods):
 
 def test_cancel_between_steps(tiny_scene, test_methods):
     bundle = SimpleNamespace(scene=tiny_scene, capabilities=set())
-    q = scene_query(tiny_scene, tiny_scene.split_ids("test")[0])
+    q = QueryRef.from_scene(tiny_scene, tiny_scene.split_ids("test")[0])
     ctx = RunContext()
     ctx.cancel()
     with pytest.raises(Cancelled):

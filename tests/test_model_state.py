@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from locgui.core.pose import Rigid3, axis_angle_to_rotmat
+from locgui.io.queries import HELD_OUT_SUFFIX, QueryRef
 from locgui.model import AppState, Signal
 from locgui.model.events import set_slot_error_hook
-from locgui.model.queries import HELD_OUT_SUFFIX, scene_query
 from tests.plugins.qt import OUTLIER_SHIFT, exact_result
 
 
@@ -86,7 +86,7 @@ def test_set_scene_lists_the_query_split_with_ground_truth(tiny_scene):
 
 def test_held_out_query_is_named_and_excluded(tiny_scene):
     db = tiny_scene.split_ids("train")[3]
-    q = scene_query(tiny_scene, db, held_out=True)
+    q = QueryRef.from_scene(tiny_scene, db, held_out=True)
     assert q.name == tiny_scene.images[db].name + HELD_OUT_SUFFIX
     query = q.load()
     assert query.held_out_image_id == db

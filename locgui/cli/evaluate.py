@@ -4,6 +4,7 @@ method on queries with ground truth; optionally writes per-query rows and estima
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -74,8 +75,9 @@ def write_outputs(folder: Path, summary: dict[str, Any], report: Any) -> list[Pa
 def run(args: argparse.Namespace) -> int:
     from locgui.cli.localize import fov_of, make_localizer
     from locgui.io.bundle import open_bundle
+    from locgui.io.calibration import parse_intrinsics
+    from locgui.io.queries import refs_for_eval
     from locgui.methods.localize.evaluation import evaluate, gt_alignment
-    from locgui.methods.localize.queries import parse_intrinsics, refs_for_eval
     from locgui.runtime.context import RunContext
 
     bundle = open_bundle(args.bundle)
@@ -87,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
     spec, localizer = make_localizer(args, bundle)
     fov = fov_of(args.intrinsics)
     if fov is not None:  # evaluate the field-of-view guess: drop the known intrinsics
-        for ref in refs:
-            ref.camera = None
+        refs = [dataclasses.replace(ref, camera=None) for ref in refs]
     report = evaluate(
         localizer, spec.name, refs, gt_scene.units, radius, RunContext(),
         parse_intrinsics(args.intrinsics) if args.intrinsics and not fov else None, align=align,

@@ -21,7 +21,8 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--intrinsics", default=None, metavar="FILE|fov:DEG",
-        help="calibration file (JSON or COLMAP cameras.txt) or a field-of-view guess",
+        help="calibration file (OpenCV YAML/XML, COLMAP cameras.txt or camera.json; scaled "
+        "to the image size) or a field-of-view guess",
     )  # fmt: skip
     parser.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
 
@@ -64,12 +65,11 @@ def parse_overrides(spec: Any, items: list[str]) -> dict[str, Any]:
 
 def fov_of(intrinsics: str | None) -> float | None:
     """The DEG of ``--intrinsics fov:DEG`` (validated), else None."""
-    from locgui.methods.localize.queries import parse_intrinsics
+    from locgui.io.calibration import parse_intrinsics
 
-    if intrinsics is None or not intrinsics.startswith("fov:"):
+    if intrinsics is None or not intrinsics.lower().startswith("fov:"):
         return None
-    parse_intrinsics(intrinsics)  # raises a clear error for a bad value
-    return float(intrinsics[4:])
+    return parse_intrinsics(intrinsics).fov_deg  # raises a clear error for a bad value
 
 
 def make_localizer(args: argparse.Namespace, bundle: Any) -> tuple[Any, Any]:
@@ -107,12 +107,8 @@ def format_result(summary: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from locgui.core.results import LocalizationResult
     from locgui.io.bundle import open_bundle
-    from locgui.methods.localize.queries import (
-        expand_paths,
-        iter_queries,
-        parse_intrinsics,
-        refs_from_files,
-    )
+    from locgui.io.calibration import parse_intrinsics
+    from locgui.io.queries import expand_paths, iter_queries, refs_from_files
     from locgui.runtime.context import RunContext
 
     bundle = open_bundle(args.bundle)

@@ -29,10 +29,12 @@ class ProgressPrinter:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from locgui.methods.features import EXTRACTORS, MATCHERS  # light: implementations are lazy
+
     parser.add_argument("source", help="a scene any reader loads, or a folder of images")
     parser.add_argument("--out", required=True, help="bundle folder to write (NAME.locmap)")
-    parser.add_argument("--features", default="xfeat", choices=("xfeat", "sift", "aliked"))
-    parser.add_argument("--matcher", default="mnn", choices=("mnn", "lighterglue", "lightglue"))
+    parser.add_argument("--features", default="xfeat", choices=tuple(EXTRACTORS))
+    parser.add_argument("--matcher", default="mnn", choices=tuple(MATCHERS))
     parser.add_argument("--max-keypoints", type=int, default=2048, help="per image (2048)")
     parser.add_argument(
         "--max-side", type=int, default=640, help="longer image side for features, px (640)"

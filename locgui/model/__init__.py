@@ -2,7 +2,6 @@
 
 from locgui.model.events import Signal
 from locgui.model.notifications import Notification, Notifications
-from locgui.model.queries import QuerySource
 from locgui.model.selection import Selection, SelectionModel
 from locgui.model.settings import Settings
 from locgui.model.state import AppState
@@ -11,7 +10,6 @@ __all__ = [
     "AppState",
     "Notification",
     "Notifications",
-    "QuerySource",
     "Selection",
     "SelectionModel",
     "Settings",

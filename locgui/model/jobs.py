@@ -16,7 +16,7 @@ from typing import Any
 from locgui.core.errors import Cancelled, LocguiError, MethodError
 from locgui.core.results import LocalizationResult, Query
 from locgui.core.scene import SceneMap
-from locgui.model.queries import QuerySource, scene_query, split_queries
+from locgui.io.queries import QueryRef, split_refs
 from locgui.runtime.context import RunContext, resolve_device
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class LocalizeRequest:
         device: "cpu" or "cuda".
     """
 
-    query: QuerySource
+    query: QueryRef
     methods: tuple[tuple[str, Any], ...]
     bundle: Any
     device: str = "cpu"
@@ -149,7 +149,7 @@ class OpenedScene:
     scene: SceneMap
     bundle: Any
     path: Path
-    queries: tuple[QuerySource, ...] = ()
+    queries: tuple[QueryRef, ...] = ()
 
 
 def is_bundle(path: Path) -> bool:
@@ -172,13 +172,13 @@ def open_path(path: Path, ctx: RunContext) -> OpenedScene:
         from locgui.io import open_scene
 
         scene = open_scene(path)
-        return OpenedScene(scene, None, path, tuple(split_queries(scene)))
+        return OpenedScene(scene, None, path, tuple(split_refs(scene)))
     from locgui.io.bundle import open_bundle
 
     bundle = open_bundle(path)
     ctx.check_cancelled()
     scene = bundle.scene
-    queries: tuple[QuerySource, ...] = ()
+    queries: tuple[QueryRef, ...] = ()
     source = _bundle_source(bundle)
     if source is not None:
         if scene.image_dir is None and source.image_dir is not None:
@@ -202,7 +202,7 @@ def _bundle_source(bundle: Any) -> SceneMap | None:
         return None
 
 
-def _source_queries(bundle: Any, source: SceneMap) -> list[QuerySource]:
+def _source_queries(bundle: Any, source: SceneMap) -> list[QueryRef]:
     info = bundle.manifest.get("source") or {}
     names = info.get("queries") or []
     known_poses = str(info.get("poses", "")).startswith("known")
@@ -211,7 +211,7 @@ def _source_queries(bundle: Any, source: SceneMap) -> list[QuerySource]:
         ids = source.split_ids("test")
     out = []
     for i in ids:
-        q = scene_query(source, i)
+        q = QueryRef.from_scene(source, i)
         out.append(q if known_poses else dataclasses.replace(q, gt_cam_from_world=None))
     return out
 

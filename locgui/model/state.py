@@ -15,10 +15,10 @@ from locgui.core.metrics import pose_error
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult
 from locgui.core.scene import SceneMap
+from locgui.io.queries import QueryRef, split_refs
 from locgui.model import linking
 from locgui.model.events import Signal
 from locgui.model.notifications import Notifications
-from locgui.model.queries import QuerySource, split_queries
 from locgui.model.selection import SelectionModel
 from locgui.model.settings import Settings
 
@@ -48,7 +48,7 @@ class AppState:
         self.scene: SceneMap | None = None
         self.bundle: Any = None
         self.scene_path: Path | None = None
-        self.queries: dict[str, QuerySource] = {}
+        self.queries: dict[str, QueryRef] = {}
         self.results: dict[str, dict[str, LocalizationResult]] = {}
         self.partials: dict[tuple[str, str], LocalizationResult] = {}
         self.configs: dict[str, Any] = {}
@@ -59,7 +59,7 @@ class AppState:
         scene: SceneMap | None,
         bundle: Any = None,
         path: Path | None = None,
-        queries: list[QuerySource] | tuple[QuerySource, ...] | None = None,
+        queries: list[QueryRef] | tuple[QueryRef, ...] | None = None,
     ) -> None:
         """Show a scene (``bundle.scene`` when only a bundle is given); clears results.
 
@@ -71,7 +71,7 @@ class AppState:
         self.results.clear()
         self.partials.clear()
         if queries is None:
-            queries = split_queries(self.scene) if self.scene is not None else []
+            queries = split_refs(self.scene) if self.scene is not None else []
         self.queries = {q.name: q for q in queries}
         self.selection.reset()
         self.scene_changed.emit()
@@ -85,7 +85,7 @@ class AppState:
         return set(getattr(self.bundle, "capabilities", ()) or ())
 
     # ------------------------------------------------------------------ queries
-    def add_query(self, query: QuerySource, select: bool = True) -> QuerySource:
+    def add_query(self, query: QueryRef, select: bool = True) -> QueryRef:
         self.queries[query.name] = query
         self.queries_changed.emit()
         if select:
@@ -104,7 +104,7 @@ class AppState:
         )
 
     @property
-    def current_query(self) -> QuerySource | None:
+    def current_query(self) -> QueryRef | None:
         name = self.selection.current.query
         return self.queries.get(name) if name else None
 

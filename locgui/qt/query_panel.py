@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from locgui.model.queries import QuerySource, file_query, scene_query
+from locgui.io.queries import QueryRef
 from locgui.model.selection import Selection
 from locgui.qt import style
 from locgui.qt.controller import Workbench
@@ -91,7 +91,7 @@ class QueryPanel(QtWidgets.QWidget):
         )
 
     @staticmethod
-    def _label(q: QuerySource) -> str:
+    def _label(q: QueryRef) -> str:
         tags = []
         if q.gt_cam_from_world is not None:
             tags.append("GT")
@@ -115,7 +115,7 @@ class QueryPanel(QtWidgets.QWidget):
                     self.list.setCurrentRow(r)
 
     # ------------------------------------------------------------------ thumbnails
-    def _load_thumbnails(self, queries: list[QuerySource]) -> None:
+    def _load_thumbnails(self, queries: list[QueryRef]) -> None:
         if not queries:
             return
 
@@ -156,19 +156,19 @@ class QueryPanel(QtWidgets.QWidget):
         )
         self.add_files([Path(p) for p in paths])
 
-    def add_files(self, paths: list[Path]) -> list[QuerySource]:
+    def add_files(self, paths: list[Path]) -> list[QueryRef]:
         added = []
         for path in paths:
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 self.state.notifications.warning(f"{path.name} is not an image file; not added")
                 continue
-            q = file_query(path, set(self.state.queries))
+            q = QueryRef.from_file(path, self.state.queries)
             added.append(self.state.add_query(q, select=path == paths[-1]))
         return added
 
-    def hold_out_current(self) -> QuerySource | None:
+    def hold_out_current(self) -> QueryRef | None:
         scene, image_id = self.state.scene, self.state.selection.current.image_id
         if scene is None or image_id is None:
             self.state.notifications.warning("pick a database image first (click a camera in 3D)")
             return None
-        return self.state.add_query(scene_query(scene, image_id, held_out=True))
+        return self.state.add_query(QueryRef.from_scene(scene, image_id, held_out=True))

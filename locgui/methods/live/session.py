@@ -17,9 +17,9 @@ from typing import Any
 
 from locgui.core.pose import Rigid3
 from locgui.core.trajectory import Trajectory
+from locgui.io.calibration import Intrinsics, parse_intrinsics
 from locgui.io.capture import Frame, LatestFrameCapture, open_source
 from locgui.methods.live.config import TrackerConfig
-from locgui.methods.live.intrinsics import Intrinsics, parse_intrinsics
 from locgui.methods.live.results import LiveFrameResult
 from locgui.methods.live.stats import LiveStats, LiveSummary
 from locgui.methods.live.tracking import LiveTracker

@@ -1,4 +1,4 @@
-"""Config dataclasses of the structure-based localizers (light: numpy-free, torch-free).
+"""Config dataclasses of the structure-based localizers (light: no torch, no pycolmap).
 
 Every field has a default and ``metadata`` with ``help`` (one line), and ``min``/``max`` or
 ``choices`` where they apply, so the UI can generate a parameter panel from the class.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from locgui.methods.features import MATCHERS as MATCHER_REGISTRY
 
 
 def param(
@@ -28,7 +30,8 @@ def param(
     return field(default=default, metadata=meta)
 
 
-MATCHERS = ("mnn", "lighterglue", "lightglue")
+MATCHERS = tuple(MATCHER_REGISTRY)
+"""The matcher choices: every registered matcher."""
 
 
 @dataclass

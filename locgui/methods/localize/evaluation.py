@@ -14,7 +14,8 @@ import numpy as np
 from locgui.core.metrics import STANDARD_THRESHOLDS, pose_error, robust_align, summarize_errors
 from locgui.core.pose import Sim3
 from locgui.core.results import LocalizationResult, Query
-from locgui.methods.localize.queries import IntrinsicsFn, QueryRef, iter_queries
+from locgui.io.calibration import Intrinsics
+from locgui.io.queries import QueryRef, iter_queries
 from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def evaluate(
     units: str,
     scene_radius: float,
     ctx: RunContext | None = None,
-    intrinsics: IntrinsicsFn | None = None,
+    intrinsics: Intrinsics | None = None,
     keep_results: bool = False,
     align: Sim3 | None = None,
 ) -> EvalReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from locgui.methods.features import EXTRACTORS, MATCHERS
 from locgui.methods.localize.configs import param
 
 
@@ -12,8 +13,8 @@ from locgui.methods.localize.configs import param
 class MapBuildConfig:
     """How to build a map bundle from a scene or an image folder."""
 
-    features: str = param("xfeat", "local features", choices=("xfeat", "sift", "aliked"))
-    matcher: str = param("mnn", "pair matcher", choices=("mnn", "lighterglue", "lightglue"))
+    features: str = param("xfeat", "local features", choices=tuple(EXTRACTORS))
+    matcher: str = param("mnn", "pair matcher", choices=tuple(MATCHERS))
     max_keypoints: int = param(2048, "keypoints per mapping image", 256, 16384)
     max_side: int = param(640, "images are shrunk to this longer side for features (px)", 160, 4096)
     upscale: bool = param(

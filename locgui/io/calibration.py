@@ -1,19 +1,25 @@
-"""Intrinsics of a live source: a calibration file, a field-of-view guess, or the method's
-choice.
+"""Camera intrinsics from a calibration file or a field-of-view guess: the one reader behind
+``--intrinsics`` (``locgui localize``, ``eval``, ``live``) and the live dock.
 
 Accepted files:
 - OpenCV calibration YAML/XML (``cv2.FileStorage``): ``camera_matrix`` (3x3) and
   ``distortion_coefficients`` (k1 k2 p1 p2 [k3]), optionally ``image_width`` /
   ``image_height``; ROS ``camera_info`` YAML (``camera_matrix: {data: [...]}``) too. OpenCV's
   principal point is converted to COLMAP's pixel convention (+0.5).
-- COLMAP camera format: a ``cameras.txt`` (the first camera line
-  ``CAMERA_ID MODEL WIDTH HEIGHT PARAMS...``) or a ``camera.json`` from ``Camera.to_dict``.
+- COLMAP ``cameras.txt``: the first camera line ``CAMERA_ID MODEL WIDTH HEIGHT PARAMS...``
+  (or a bare ``MODEL WIDTH HEIGHT PARAMS...``).
+- JSON from ``Camera.to_dict`` (``{"model", "width", "height", "params"}``), optionally under
+  a ``"camera"`` key.
+
+A calibrated camera is scaled to the size of the images it is used for when the aspect ratio
+matches (``Intrinsics.for_size``). Every error is an ``IntrinsicsError`` (a
+``SceneFormatError``) with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,22 +27,25 @@ from typing import Any
 import numpy as np
 
 from locgui.core.camera import Camera
-from locgui.core.errors import LocguiError, UnsupportedCameraModel
+from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 
-log = logging.getLogger(__name__)
+CALIBRATION_FORMATS = "OpenCV YAML/XML, COLMAP cameras.txt or camera.json"
+"""The calibration file formats, for help texts."""
+
+_OPENCV_SUFFIXES = (".yaml", ".yml", ".xml")
 
 
-class IntrinsicsError(LocguiError):
+class IntrinsicsError(SceneFormatError):
     """An intrinsics file or spec cannot be used."""
 
 
 @dataclass(frozen=True)
 class Intrinsics:
-    """How the frames' intrinsics are obtained.
+    """How the images' intrinsics are obtained.
 
     Attributes:
         kind: "file" (calibrated), "fov" (a guess from a field of view) or "auto" (the
-            relocalizing method chooses: a map camera of the frame size, else a guess whose
+            localizing method chooses: a map camera of the image size, else a guess whose
             focal length PnP estimates).
         camera: the calibrated camera ("file"); its size may be 0 x 0 when the file has none.
         fov_deg: horizontal field of view of the guess ("fov").
@@ -51,7 +60,10 @@ class Intrinsics:
     note: str = ""
 
     def for_size(self, width: int, height: int) -> tuple[Camera | None, str]:
-        """(camera for ``width`` x ``height`` frames or None for "auto", a status line)."""
+        """(camera for ``width`` x ``height`` images or None for "auto", a status line).
+
+        Raises IntrinsicsError when a calibrated camera has another aspect ratio.
+        """
         if self.kind == "fov":
             fov = float(self.fov_deg or 60.0)
             guess = Camera.from_fov(width, height, fov)
@@ -69,8 +81,7 @@ class Intrinsics:
         cam = self.camera
         note = f"; {self.note}" if self.note else ""
         if (cam.width, cam.height) == (0, 0):
-            p = cam.params
-            cam = Camera(cam.model, width, height, p, cam.camera_id)
+            cam = Camera(cam.model, width, height, cam.params, cam.camera_id)
             return (
                 cam,
                 f"intrinsics: {self.origin} (no image size in it: assumed {width}x{height}){note}",
@@ -80,7 +91,7 @@ class Intrinsics:
         factor = width / cam.width
         if abs(height - cam.height * factor) > 1.0:
             raise IntrinsicsError(
-                f"{self.origin}: calibrated for {cam.width}x{cam.height} but the frames are "
+                f"{self.origin}: calibrated for {cam.width}x{cam.height} but the images are "
                 f"{width}x{height} (another aspect ratio)"
             )
         scaled = cam.scaled(factor)
@@ -92,11 +103,15 @@ class Intrinsics:
 
 
 def parse_intrinsics(spec: str | Path | None, beside_source: Path | None = None) -> Intrinsics:
-    """``"fov:DEG"``, a calibration file, or None (the file beside the source, else "auto")."""
+    """``"fov:DEG"``, a calibration file, or None (the file ``beside_source``, else "auto").
+
+    Raises IntrinsicsError for a bad field of view or an unreadable file.
+    """
     if spec is None or str(spec) == "":
         if beside_source is not None:
-            cam = load_camera_file(beside_source)
-            return Intrinsics("file", cam, origin=f"{beside_source.name} beside the source")
+            cam, note = read_calibration_with_note(beside_source)
+            return Intrinsics("file", cam, origin=f"{beside_source.name} beside the source",
+                              note=note)  # fmt: skip
         return Intrinsics("auto", origin="method")
     text = str(spec)
     if text.lower().startswith("fov:"):
@@ -108,34 +123,46 @@ def parse_intrinsics(spec: str | Path | None, beside_source: Path | None = None)
             raise IntrinsicsError(f"{text!r}: the field of view must be in 1..179 degrees")
         return Intrinsics("fov", fov_deg=fov, origin=f"fov guess {fov:g} deg")
     path = Path(text).expanduser()
-    cam, note = load_camera_file_with_note(path)
+    cam, note = read_calibration_with_note(path)
     return Intrinsics("file", cam, origin=path.name, note=note)
 
 
-def load_camera_file(path: Path) -> Camera:
-    return load_camera_file_with_note(path)[0]
+def read_calibration(path: Path) -> Camera:
+    """The camera of a calibration file (see the module docstring)."""
+    return read_calibration_with_note(path)[0]
 
 
-def load_camera_file_with_note(path: Path) -> tuple[Camera, str]:
-    """Read a calibration file (see the module docstring); (camera, warning or "")."""
+def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
+    """(camera, a warning such as ignored distortion terms, or "") of a calibration file."""
+    path = Path(path)
     if not path.is_file():
         raise IntrinsicsError(f"{path}: no such intrinsics file")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".yaml", ".yml", ".xml"):
+        if suffix in _OPENCV_SUFFIXES:
             return _read_opencv(path)
+        text = path.read_text(encoding="utf-8")
         if suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data: Any = json.loads(text)
             return Camera.from_dict(data.get("camera", data)), ""
-        return _read_colmap_text(path), ""
+        return _read_colmap_text(path, text), ""
     except UnsupportedCameraModel as exc:
         raise IntrinsicsError(f"{path}: {exc}") from exc
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-        raise IntrinsicsError(f"{path}: not a camera file this reader knows ({exc})") from exc
+    except OSError as exc:
+        raise IntrinsicsError(f"{path}: cannot read calibration file ({exc.strerror})") from exc
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # UnicodeDecodeError and json.JSONDecodeError are ValueErrors.
+        raise IntrinsicsError(
+            f"{path}: not a calibration file ({CALIBRATION_FORMATS}): {_one_line(exc)}"
+        ) from exc
 
 
-def _read_colmap_text(path: Path) -> Camera:
-    for line in path.read_text(encoding="utf-8").splitlines():
+def _one_line(what: object) -> str:
+    return " ".join(str(what).split()) or type(what).__name__
+
+
+def _read_colmap_text(path: Path, text: str) -> Camera:
+    for line in text.splitlines():
         tokens = line.split()
         if not tokens or tokens[0].startswith("#"):
             continue
@@ -150,16 +177,21 @@ def _read_colmap_text(path: Path) -> Camera:
 def _read_opencv(path: Path) -> tuple[Camera, str]:
     import cv2
 
-    fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    if not fs.isOpened():
-        raise IntrinsicsError(f"{path}: OpenCV cannot parse this calibration file")
     try:
-        K = _matrix(fs.getNode("camera_matrix"))
-        dist = _matrix(fs.getNode("distortion_coefficients"))
-        width = _number(fs.getNode("image_width"))
-        height = _number(fs.getNode("image_height"))
-    finally:
-        fs.release()
+        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+        if not fs.isOpened():
+            raise IntrinsicsError(f"{path}: OpenCV cannot parse this calibration file")
+        try:
+            K = _matrix(fs.getNode("camera_matrix"))
+            dist = _matrix(fs.getNode("distortion_coefficients"))
+            width = _number(fs.getNode("image_width"))
+            height = _number(fs.getNode("image_height"))
+        finally:
+            fs.release()
+    except (cv2.error, SystemError) as exc:  # a parse error surfaces as a SystemError
+        raise IntrinsicsError(
+            f"{path}: OpenCV cannot parse this calibration file ({_cv2_reason(exc)})"
+        ) from exc
     if K is None or K.size != 9:
         raise IntrinsicsError(f"{path}: no 3x3 camera_matrix")
     K = K.reshape(3, 3)
@@ -177,13 +209,25 @@ def _read_opencv(path: Path) -> tuple[Camera, str]:
     return cam, note
 
 
+def _cv2_reason(exc: BaseException) -> str:
+    """The short reason of an OpenCV error: "line N: what" for a parse error."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    where = str(getattr(cause, "func", "") or "")  # parse errors: "FILE(LINE): message"
+    found = re.search(r"\((\d+)\): (.+)$", where)
+    if found:
+        return f"line {found[1]}: {found[2]}"
+    return _one_line(str(getattr(cause, "err", "") or cause))
+
+
 def _matrix(node: Any) -> np.ndarray | None:
+    """An OpenCV matrix node (``!!opencv-matrix``), a ROS ``{rows, cols, data}`` map or a plain
+    sequence, as a flat or 2D float64 array; None when absent."""
     if node is None or node.empty():
         return None
-    mat = node.mat()
-    if mat is not None:
-        return np.asarray(mat, np.float64)
-    data = node.getNode("data") if node.isMap() else node
+    if node.isMap() and not node.getNode("dt").empty():  # !!opencv-matrix
+        mat = node.mat()
+        return None if mat is None else np.asarray(mat, np.float64)
+    data = node.getNode("data") if node.isMap() else node  # ROS maps have no "dt"
     if data.isSeq():
         return np.array([data.at(i).real() for i in range(data.size())], np.float64)
     return None
