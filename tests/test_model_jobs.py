@@ -36,7 +36,7 @@ class EchoLocalizer:
         qid = scene.image_by_name(query.name).image_id
         result = exact_result(scene, qid, scene.split_ids("train")[0], method="echo")
         with ctx.stage("matching"):
-            ctx.partial("matches", result.matches_2d2d)
+            ctx.partial("matches_2d2d", result.matches_2d2d)
         for _ in range(self.config.delay_steps):
             ctx.check_cancelled()
             threading.Event().wait(0.001)
