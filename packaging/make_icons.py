@@ -49,7 +49,7 @@ def render_png(svg: Path, size: int) -> bytes:
     painter.end()
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # stubs: bytes
     return bytes(buffer.data().data())
 
 
