@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-echo "== ruff"; $BIN/ruff check locgui tests scripts app
+echo "== ruff"; $BIN/ruff check locgui tests scripts app packaging
 echo "== mypy"; $BIN/mypy
 echo "== import-linter"; $BIN/lint-imports
 echo "== pytest (offscreen)"

@@ -22,15 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def make_app() -> QtWidgets.QApplication:
-    """The process's QApplication (created once), themed."""
+    """The process's QApplication (created once, with the app icon), themed."""
     app = QtWidgets.QApplication.instance()
     if app is None:
         QtWidgets.QApplication.setApplicationName("locgui")
         QtWidgets.QApplication.setOrganizationName("locgui")
         QtWidgets.QApplication.setApplicationVersion(locgui.__version__)
+        # Wayland and the task bars match windows to packaging/locgui.desktop by this name.
+        QtWidgets.QApplication.setDesktopFileName("locgui")
         share_gl_contexts()
         app = QtWidgets.QApplication(sys.argv[:1])
     assert isinstance(app, QtWidgets.QApplication)  # not a widget-less QCoreApplication
+    app.setWindowIcon(style.app_icon())
     style.apply_theme(app)
     return app
 

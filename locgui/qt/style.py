@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtGui, QtWidgets
 
+from locgui import resources
+
 RGBA = tuple[float, float, float, float]
 
 DB_CAMERA = "#7d8fa3"
@@ -83,43 +85,18 @@ def error_brushes(errors: np.ndarray, max_error: float) -> list:
     return [_brush_cache[i] for i in idx]
 
 
-STYLESHEET = """
-QMainWindow, QDockWidget, QWidget { background: #1e2227; color: #d7dae0; }
-QDockWidget::title { background: #262b31; padding: 4px 8px; font-weight: 600; }
-QToolBar { background: #262b31; border: none; spacing: 4px; padding: 2px; }
-QPushButton, QToolButton { background: #2f353d; border: 1px solid #3b424b; border-radius: 4px;
-    padding: 4px 10px; }
-QPushButton:hover, QToolButton:hover { background: #39414a; }
-QPushButton:disabled { color: #6b717a; }
-QPushButton#primary { background: #2e6fdb; border-color: #2e6fdb; color: white; font-weight: 600; }
-QPushButton#primary:hover { background: #3b7cf0; }
-QToolButton:checked { background: #2e6fdb; border-color: #2e6fdb; color: white; }
-QListWidget, QTableWidget, QTreeWidget, QPlainTextEdit, QTextEdit {
-    background: #181b1f; border: 1px solid #30363d; alternate-background-color: #1c2024; }
-QHeaderView::section { background: #262b31; color: #aab0b8; border: none; padding: 4px; }
-QTableWidget { gridline-color: #2a2f35; }
-QItemView::item:selected, QListWidget::item:selected, QTableWidget::item:selected {
-    background: #2e4a73; color: white; }
-QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox { background: #181b1f; border: 1px solid #3b424b;
-    border-radius: 3px; padding: 2px 4px; }
-QProgressBar { background: #181b1f; border: 1px solid #3b424b; border-radius: 3px;
-    text-align: center; height: 14px; }
-QProgressBar::chunk { background: #2e6fdb; }
-QStatusBar { background: #262b31; }
-QLabel#muted { color: #8a9099; }
-QLabel#heading { font-weight: 600; color: #e8eaed; }
-QScrollArea { border: none; }
-QSplitter::handle { background: #2a2f35; }
-QMenu { background: #262b31; border: 1px solid #3b424b; }
-QMenu::item:selected { background: #2e4a73; }
-QMenuBar { background: #262b31; }
-QMenuBar::item:selected { background: #2e4a73; }
-"""
-
-
 def apply_theme(app: QtWidgets.QApplication) -> None:
+    """Fusion with the style sheet ``locgui/resources/style.qss`` (its images resolved)."""
     app.setStyle("Fusion")
-    app.setStyleSheet(STYLESHEET)
+    app.setStyleSheet(resources.stylesheet())
+
+
+def app_icon() -> QtGui.QIcon:
+    """The application icon, one pixmap per rendered size (``locgui/resources/icon``)."""
+    icon = QtGui.QIcon()
+    for path in resources.icon_files():
+        icon.addFile(str(path))
+    return icon
 
 
 def swatch_html(color: str, text: str) -> str:
