@@ -86,7 +86,7 @@ def test_every_method_runs_and_failures_become_reasons(tiny_scene, test_methods)
     assert echo.success and echo.cam_from_world == q.gt_cam_from_world
     assert "matching" in echo.timings  # filled from the context when the method left it empty
     kinds = [k for k, _ in partials]
-    assert kinds == ["method", "result", "method", "result", "method", "matches", "result"]
+    assert kinds == ["method", "result", "method", "result", "method", "matches_2d2d", "result"]
     assert [p for k, p in partials if k == "method"] == ["crash", "mapless", "echo"]
 
 
