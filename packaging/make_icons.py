@@ -1,4 +1,4 @@
-"""Render the app icon's PNG sizes, .ico and .icns from locgui/resources/icon/locgui.svg.
+"""Render the app icon's PNG sizes, .ico and .icns from resources/icon/locgui.svg.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/make_icons.py
 

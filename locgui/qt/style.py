@@ -86,13 +86,13 @@ def error_brushes(errors: np.ndarray, max_error: float) -> list:
 
 
 def apply_theme(app: QtWidgets.QApplication) -> None:
-    """Fusion with the style sheet ``locgui/resources/style.qss`` (its images resolved)."""
+    """Fusion with the style sheet ``resources/style.qss`` (package ``locgui.resources``) (its images resolved)."""
     app.setStyle("Fusion")
     app.setStyleSheet(resources.stylesheet())
 
 
 def app_icon() -> QtGui.QIcon:
-    """The application icon, one pixmap per rendered size (``locgui/resources/icon``)."""
+    """The application icon, one pixmap per rendered size (``resources/icon``)."""
     icon = QtGui.QIcon()
     for path in resources.icon_files():
         icon.addFile(str(path))
