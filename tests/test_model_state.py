@@ -158,3 +158,20 @@ def test_nested_emission_reaches_every_slot_in_order():
     state.select_image(1)
     assert seen == [(None, 1), (1, 2)]
     assert state.selection.current.image_id == 2
+
+
+def test_view_camera_is_state_and_emits_only_when_it_changes():
+    from locgui.core.camera import Camera
+    from locgui.model.state import ViewCamera
+
+    state = AppState()
+    rec = Recorder()
+    state.view_camera_changed.connect(rec.slot)
+    assert state.view_camera is None
+    camera = Camera.pinhole(300.0, 300.0, 200.0, 150.0, 400, 300)
+    pose = Rigid3(axis_angle_to_rotmat(np.array([0.2, 0.0, 0.1])), [1.0, 0.0, 3.0])
+    state.set_view_camera(camera, pose)
+    state.set_view_camera(camera, Rigid3(pose.rotation.copy(), pose.translation.copy()))
+    assert rec.calls == [(ViewCamera(camera, pose),)] and state.view_camera == rec.calls[0][0]
+    state.set_view_camera(camera.scaled(0.5), pose)  # the view was resized
+    assert len(rec.calls) == 2 and state.view_camera.camera.width == 200

@@ -1,5 +1,6 @@
 """The NeRF view on the tiny map with a trained NeRF: renderings at the estimate, the ground
-truth and the 3D view's camera, composed with the query; and the 3D view's camera model."""
+truth and the 3D view's camera (read from the model), composed with the query; the 3D view's
+camera model and its publication to the state."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ pytest.importorskip("PySide6")
 from locgui.core.pose import Rigid3, axis_angle_to_rotmat  # noqa: E402
 from locgui.core.results import LocalizationResult  # noqa: E402
 from locgui.model import nerf_render  # noqa: E402
+from locgui.model.state import AppState, ViewCamera  # noqa: E402
 
 WAIT_MS = 60_000
 SIDE = 64  # the tiny NeRF was trained at 64 px
@@ -103,12 +105,22 @@ def test_nerf_view_renders_at_the_estimate_and_composes(main_window, qtbot, nerf
     np.testing.assert_array_equal(view.rendering.rgb, direct.rgb)
     assert "ground truth" in view.status.text()
 
-    # 3D view source: the rendering has the view's camera, shrunk to the chosen size.
+    # 3D view source: the rendering has the view's camera (which the 3D view put in the
+    # model), shrunk to the chosen size.
+    gl = main_window.view3d.gl
+    qtbot.waitUntil(lambda: state.view_camera == ViewCamera(*gl.view_camera()), timeout=WAIT_MS)
     view.source.setCurrentText("3D view")
     view.request()
     _rendered(view, qtbot)
-    camera, _ = main_window.view3d.gl.view_camera(SIDE)
+    camera, _ = gl.view_camera(SIDE)
     assert view.rendering.rgb.shape[:2] == (camera.height, camera.width)
+    assert "NeRF at the 3D view" in view.status.text()
+    # Whatever camera the model holds is the one rendered: here the query's at the truth.
+    state.set_view_camera(query.camera, gt)
+    view.request()
+    _rendered(view, qtbot)
+    free = model.render_view(query.camera, gt, max_side=SIDE)  # no query exposure to match
+    np.testing.assert_array_equal(view.rendering.rgb, free.rgb)
 
 
 def test_nerf_view_says_what_is_missing(main_window, qtbot, tiny_bundle_dir):
@@ -116,6 +128,30 @@ def test_nerf_view_says_what_is_missing(main_window, qtbot, tiny_bundle_dir):
     view = main_window.nerf
     view.request()
     assert "train one with `locgui train nerf" in view.status.text() and view.rendering is None
+
+
+def test_3d_view_publishes_its_camera_to_the_model_throttled(qtbot):
+    from locgui.qt import view3d as view3d_module
+    from locgui.qt.view3d import Scene3DPanel
+
+    state = AppState()
+    published: list[ViewCamera] = []
+    state.view_camera_changed.connect(published.append)
+    panel = Scene3DPanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(500, 400)
+    panel.show()
+    qtbot.wait(2 * view3d_module.CAMERA_PUBLISH_MS)
+    published.clear()
+    for azimuth in range(0, 100, 5):  # 20 moves in one go: one now, the last one later
+        panel.gl.setCameraPosition(distance=5.0, elevation=20.0, azimuth=float(azimuth))
+    assert len(published) == 1
+    qtbot.waitUntil(lambda: len(published) == 2, timeout=2000)
+    camera, pose = panel.gl.view_camera()
+    assert published[-1] == ViewCamera(camera, pose) == state.view_camera
+    assert (camera.width, camera.height) == (panel.gl.width(), panel.gl.height())
+    qtbot.wait(3 * view3d_module.CAMERA_PUBLISH_MS)
+    assert len(published) == 2  # nothing moved since
 
 
 def test_view_camera_projects_like_the_gl_view(qtbot):

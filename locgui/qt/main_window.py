@@ -93,7 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.add_dock(
             "notifications", "Notifications", self.notifications, area.BottomDockWidgetArea
         )
-        self.nerf = NerfView(self.state, self.bench, self.view3d.gl)
+        self.nerf = NerfView(self.state, self.bench)
         self.add_dock("nerf", "NeRF view", self.nerf, area.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["database"], self.docks["point"])
         self.tabifyDockWidget(self.docks["point"], self.docks["nerf"])

@@ -1,6 +1,6 @@
 """The NeRF view: the scene's NeRF rendered at the focused result's estimated pose, at the
-ground-truth pose, or at the 3D view's camera, composed with the query (blend slider,
-photometric difference) or shown as depth.
+ground-truth pose, or at the 3D view's camera (read from ``AppState.view_camera``), composed
+with the query (blend slider, photometric difference) or shown as depth.
 
 Rendering runs in its own worker (a newer request cancels the running one), small while
 the 3D view's camera moves and at the chosen size once it rests; the UI only composes
@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtWidgets
 
 from locgui.model import nerf_render
 from locgui.model.nerf_render import NerfRenderer, NerfRequest
-from locgui.model.state import AppState
+from locgui.model.state import AppState, ViewCamera
 from locgui.qt import style
 from locgui.qt.controller import Workbench
 from locgui.qt.image_view import ImageCanvas
@@ -31,13 +31,13 @@ class NerfView(QtWidgets.QWidget):
     """The NeRF view dock's content.
 
     Args:
-        state: the application state. bench: the workbench (worker bridge).
-        gl: the 3D view's GL widget (its camera is the "3D view" pose).
+        state: the application state (its ``view_camera`` is the "3D view" pose).
+        bench: the workbench (worker bridge).
     """
 
-    def __init__(self, state: AppState, bench: Workbench, gl: Any, parent: Any = None) -> None:
+    def __init__(self, state: AppState, bench: Workbench, parent: Any = None) -> None:
         super().__init__(parent)
-        self.state, self.bench, self.gl = state, bench, gl
+        self.state, self.bench = state, bench
         self.renderer = NerfRenderer()
         self.rendering: Any = None  # the last RenderOutput shown
         self.query_rgb: np.ndarray | None = None
@@ -52,7 +52,7 @@ class NerfView(QtWidgets.QWidget):
         state.scene_changed.connect(self.schedule)
         state.results_changed.connect(lambda q, m: self.schedule())
         state.selection.changed.connect(self._on_selection)
-        gl.camera_moved.connect(self._on_camera_moved)
+        state.view_camera_changed.connect(self._on_camera_moved)
 
     def _build_ui(self) -> None:
         self.source = QtWidgets.QComboBox()
@@ -98,7 +98,7 @@ class NerfView(QtWidgets.QWidget):
         if (new.query, new.method) != (old.query, old.method):
             self.schedule()
 
-    def _on_camera_moved(self) -> None:
+    def _on_camera_moved(self, _camera: ViewCamera) -> None:
         if self.source.currentText() == "3D view" and self.isVisible():
             self._moving.start()
             self._debounce.start(400)  # full size once the camera rests
@@ -114,8 +114,10 @@ class NerfView(QtWidgets.QWidget):
             return nerf_render.NO_NERF
         side = MOVING_SIDE if moving else self.side.value()
         if source == "3D view":
-            camera, pose = self.gl.view_camera()
-            return NerfRequest(camera, pose, side, None, "3D view")
+            view = state.view_camera
+            if view is None:
+                return "the 3D view has not reported its camera yet"
+            return NerfRequest(view.camera, view.cam_from_world, side, None, "3D view")
         query = state.current_query
         result = state.result()
         if source == "estimate":
