@@ -1,5 +1,5 @@
-"""The application state: scene, queries, results, selection, settings, notifications and the
-3D view's camera.
+"""The application state: scene, queries, results, selection, settings, notifications, the
+3D view's camera and the live run.
 
 Pure Python with change events (napari style). Qt views subscribe to the signals and redraw
 from the state; they never own data. Only the main thread mutates the state: worker results
@@ -20,6 +20,7 @@ from locgui.core.results import LocalizationResult
 from locgui.core.scene import SceneMap
 from locgui.model import linking
 from locgui.model.events import Signal
+from locgui.model.live import LiveState
 from locgui.model.notifications import Notifications
 from locgui.model.queries import QuerySource, split_queries
 from locgui.model.selection import SelectionModel
@@ -54,6 +55,7 @@ class AppState:
 
     Attributes:
         view_camera: the 3D view's ``ViewCamera`` (None until the view reports it).
+        live: the live run (``LiveState``, with its own signals).
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -74,6 +76,7 @@ class AppState:
         self.partials: dict[tuple[str, str], LocalizationResult] = {}
         self.configs: dict[str, Any] = {}
         self.view_camera: ViewCamera | None = None
+        self.live = LiveState()
 
     # ------------------------------------------------------------------ scene
     def set_scene(

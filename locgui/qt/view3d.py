@@ -1,8 +1,8 @@
 """The 3D view panel: point cloud, cameras, ground truth and estimates, links, legend, toolbar.
 
 It draws from ``AppState`` only: the scene, the results of every query (one colour per
-method) and the selection (highlighted point, its ray from the estimated camera, the
-cameras that observe it, the selected database image).
+method), the selection (highlighted point, its ray from the estimated camera, the cameras
+that observe it, the selected database image) and the live run (its camera and trajectory).
 It publishes its own camera to ``AppState.view_camera`` (at most every
 ``CAMERA_PUBLISH_MS`` while it moves; the last position always arrives).
 """
@@ -16,11 +16,13 @@ from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult
 from locgui.model import geometry, linking
+from locgui.model.live import LiveUpdate
 from locgui.model.selection import Selection
 from locgui.model.settings import LAYERS
 from locgui.model.state import AppState
 from locgui.qt import style
 from locgui.qt.gl_scene import SceneGLWidget
+from locgui.qt.live_draw import clear_live, draw_live
 from locgui.qt.overlays import coordinate_colours
 
 LAYER_TITLES = {
@@ -51,6 +53,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         state.results_changed.connect(self._on_results)
         state.selection.changed.connect(self._on_selection)
         state.settings.changed.connect(self._on_setting)
+        state.live.frame_changed.connect(self._on_live_frame)
         self._apply_settings()
         self._camera_dirty = False
         self._publish = QtCore.QTimer(self, singleShot=True, interval=CAMERA_PUBLISH_MS)
@@ -327,6 +330,12 @@ class Scene3DPanel(QtWidgets.QWidget):
         parts += [style.swatch_html(style.method_color(m), m) for m in methods]
         parts.append(style.swatch_html(style.SELECTION, "selected point"))
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def _on_live_frame(self, update: LiveUpdate | None) -> None:
+        if update is None:
+            clear_live(self)
+        else:
+            draw_live(self, update.result, update.centers, update.gt_centers)
 
     # ------------------------------------------------------------------ view -> model
     def publish_camera(self) -> None:
