@@ -181,3 +181,71 @@ def test_nested_emission_reaches_every_slot_in_order():
     state.select_image(1)
     assert seen == [(None, 1), (1, 2)]
     assert state.selection.current.image_id == 2
+
+
+def test_view_camera_is_state_and_emits_only_when_it_changes():
+    from locgui.core.camera import Camera
+    from locgui.model.state import ViewCamera
+
+    state = AppState()
+    rec = Recorder()
+    state.view_camera_changed.connect(rec.slot)
+    assert state.view_camera is None
+    camera = Camera.pinhole(300.0, 300.0, 200.0, 150.0, 400, 300)
+    pose = Rigid3(axis_angle_to_rotmat(np.array([0.2, 0.0, 0.1])), [1.0, 0.0, 3.0])
+    state.set_view_camera(camera, pose)
+    state.set_view_camera(camera, Rigid3(pose.rotation.copy(), pose.translation.copy()))
+    assert rec.calls == [(ViewCamera(camera, pose),)] and state.view_camera == rec.calls[0][0]
+    state.set_view_camera(camera.scaled(0.5), pose)  # the view was resized
+    assert len(rec.calls) == 2 and state.view_camera.camera.width == 200
+
+
+def test_live_state_follows_a_run():
+    from locgui.model.live import PAUSED, RUNNING, STARTING, STOPPED, LiveUpdate
+
+    live = AppState().live
+    statuses, frames, messages = Recorder(), Recorder(), Recorder()
+    live.status_changed.connect(statuses.slot)
+    live.frame_changed.connect(frames.slot)
+    live.message_changed.connect(messages.slot)
+    assert live.status == STOPPED and not live.active
+    live.begin("clip.mp4", "sfm")
+    assert (live.status, live.source, live.method) == (STARTING, "clip.mp4", "sfm")
+    assert frames.calls == [(None,)] and live.active
+    result = type("R", (), {"name": "f0", "reason": "tracked 40"})()
+    update = LiveUpdate(np.zeros((2, 2, 3), np.uint8), result, np.zeros((1, 3)),
+                        np.zeros((0, 3)), 9.0, 0, "guess")  # fmt: skip
+    live.set_frame(update)
+    assert live.status == RUNNING and live.latest is update and frames.calls[-1] == (update,)
+    live.set_paused(True)
+    assert live.status == PAUSED
+    summary = type("S", (), {"lines": lambda self: ["1 frame"], "stopped_by": "user"})()
+    live.finish(summary)
+    assert live.status == STOPPED and live.summary is summary and live.latest is update
+    assert [c[0] for c in statuses.calls] == [STARTING, RUNNING, PAUSED, STOPPED]
+    assert messages.calls[-1] == ("1 frame — stopped by user", False)
+    live.set_paused(True)  # nothing runs: no change
+    live.fail("no such video file")
+    assert live.status == STOPPED and live.error and len(statuses.calls) == 4
+
+
+def test_live_control_keeps_only_the_newest_update_and_a_pause_for_later():
+    from locgui.model.live import LiveControl
+
+    control = LiveControl()
+    assert control.offer("u1") is True
+    assert control.offer("u2") is False  # the first one is still announced
+    assert control.take() == "u2" and control.take() is None
+    assert control.offer("u3") is True
+
+    calls: list[str] = []
+    session = type("S", (), {"pause": lambda s: calls.append("pause"),
+                             "resume": lambda s: calls.append("resume"),
+                             "request_step": lambda s: calls.append("step")})()  # fmt: skip
+    control.pause(True)
+    control.step()  # no session yet: nothing to step
+    control.running(session)
+    control.running(session)  # once only
+    control.step()
+    control.pause(False)
+    assert calls == ["pause", "step", "resume"]

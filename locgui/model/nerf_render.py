@@ -1,9 +1,11 @@
-"""NeRF renderings for the views: the scene's NeRF at an estimated, ground-truth or free
-viewpoint pose, and the images the NeRF view composes from them (blend with the query,
-photometric difference, depth). Qt-free; rendering runs in a worker through the bridge."""
+"""Renderings for the NeRF view: the map's view-rendering model (a NeRF, or whatever else a
+trainer declares a ``renderer`` for) at an estimated, ground-truth or free viewpoint pose, and
+the images the view composes from them (blend with the query, photometric difference, depth,
+NeRFMatch's feature residual). Qt-free; rendering runs in a worker through the bridge."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +16,30 @@ from locgui.core.errors import MethodError
 from locgui.core.pose import Rigid3
 from locgui.runtime.context import RunContext
 
-NO_NERF = "this map has no NeRF: train one with `locgui train nerf SCENE.locmap`"
+FEATURE_RESIDUAL_CAPABILITY = "nerfmatch"  # NeRF-specific: NeRFMatch's heads on the NeRF
+
+
+def view_renderers(capabilities: Iterable[str]) -> list[Any]:
+    """The ``TrainerSpec`` s whose trained model renders views and whose capabilities the map
+    has, in registry order (the first is the default)."""
+    from locgui.methods.registry import all_trainers
+
+    caps = set(capabilities)
+    return [t for t in all_trainers() if t.renderer and all(c in caps for c in t.provides)]
+
+
+def no_renderer_message() -> str:
+    """Why nothing can be rendered, naming the trainers that would make it possible."""
+    from locgui.methods.registry import all_trainers
+
+    hints = [f"`locgui train {t.name} SCENE.locmap`" for t in all_trainers() if t.renderer]
+    if not hints:
+        return "this map has nothing that renders views, and no installed trainer makes one"
+    return f"this map has nothing that renders views: train one with {' or '.join(hints)}"
 
 
 @dataclass(frozen=True)
-class NerfRequest:
+class RenderRequest:
     """What to render (an immutable snapshot handed to the worker).
 
     Attributes:
@@ -26,6 +47,7 @@ class NerfRequest:
         max_side: the rendering's longer side, pixels. appearance: (H, W, 3) uint8 image
             whose exposure the rendering matches (the query), or None.
         label: what the pose is ("sfm estimate", "ground truth", "3D view").
+        renderer: the name of the ``TrainerSpec`` whose model renders it.
     """
 
     camera: Camera
@@ -33,25 +55,47 @@ class NerfRequest:
     max_side: int
     appearance: np.ndarray | None = None
     label: str = ""
+    renderer: str = "nerf"
 
 
-class NerfRenderer:
-    """Renders requests with the bundle's NeRF, which the bundle's resource cache loads once
-    per device and shares with the localizers and live mode."""
+def fit_camera(camera: Camera, max_side: int | None) -> Camera:
+    """The camera of the same view shrunk so its longer side is at most ``max_side``."""
+    from locgui.methods.nerf.data import fit_size, resize_camera  # numpy-only helpers
 
-    def model(self, bundle: Any, device: str) -> Any:
-        if bundle is None or "nerf" not in _capabilities(bundle):
-            raise MethodError(NO_NERF)
-        from locgui.methods.nerf.checkpoint import bundle_nerf
+    w, h = fit_size(camera.width, camera.height, max_side)
+    return camera if (w, h) == (camera.width, camera.height) else resize_camera(camera, w, h)
 
-        return bundle_nerf(bundle, device)
+
+class ViewRenderer:
+    """Renders requests with the map's model through ``TrainerSpec.make_renderer`` (models
+    come from the bundle's resource cache: loaded once per device, shared with the
+    localizers and live mode)."""
+
+    def model(self, bundle: Any, renderer: str, device: str) -> Any:
+        from locgui.methods.registry import get_trainer
+
+        spec = get_trainer(renderer)
+        caps = _capabilities(bundle)
+        if bundle is None or not spec.renderer or any(c not in caps for c in spec.provides):
+            raise MethodError(no_renderer_message())
+        return spec.make_renderer(bundle, device)
+
+    def render(self, bundle: Any, request: RenderRequest, device: str, ctx: RunContext) -> Any:
+        """The model's rendering (``rgb`` (h, w, 3) uint8, ``depth`` (h, w) float32 z-depth,
+        NaN: empty) at the request's pose, with the camera shrunk to ``max_side``."""
+        model = self.model(bundle, request.renderer, device)
+        camera = fit_camera(request.camera, request.max_side)
+        with ctx.stage("render"):
+            return model.render_view(
+                camera, request.cam_from_world, appearance_rgb=request.appearance, ctx=ctx
+            )
 
     def feature_residual(
-        self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext
+        self, bundle: Any, request: RenderRequest, device: str, ctx: RunContext
     ) -> np.ndarray | None:
         """NeRFMatch's per-patch feature residual of the request's appearance image (the
         query) at its pose, or None without a query or a trained NeRFMatch."""
-        if request.appearance is None or "nerfmatch" not in _capabilities(bundle):
+        if request.appearance is None or FEATURE_RESIDUAL_CAPABILITY not in _capabilities(bundle):
             return None
         from locgui.methods.registry import get_method
 
@@ -62,18 +106,6 @@ class NerfRenderer:
         with ctx.stage("feature residual"):
             return matcher.feature_residual(
                 request.appearance, request.camera, request.cam_from_world, ctx
-            )
-
-    def render(self, bundle: Any, request: NerfRequest, device: str, ctx: RunContext) -> Any:
-        """A ``RenderOutput`` (rgb, depth, ...) at the request's pose and size."""
-        model = self.model(bundle, device)
-        with ctx.stage("render"):
-            return model.render_view(
-                request.camera,
-                request.cam_from_world,
-                max_side=request.max_side,
-                appearance_rgb=request.appearance,
-                ctx=ctx,
             )
 
 

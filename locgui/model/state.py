@@ -1,4 +1,5 @@
-"""The application state: scene, queries, results, selection, settings, notifications.
+"""The application state: scene, queries, results, selection, settings, notifications, the
+3D view's camera and the live run.
 
 Pure Python with change events (napari style). Qt views subscribe to the signals and redraw
 from the state; they never own data. Only the main thread mutates the state: worker results
@@ -8,9 +9,11 @@ are posted to it and applied there.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from locgui.core.camera import Camera
 from locgui.core.metrics import pose_error
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult
@@ -18,11 +21,25 @@ from locgui.core.scene import SceneMap
 from locgui.io.queries import QueryRef, split_refs
 from locgui.model import linking
 from locgui.model.events import Signal
+from locgui.model.live import LiveState
 from locgui.model.notifications import Notifications
 from locgui.model.selection import SelectionModel
 from locgui.model.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ViewCamera:
+    """The 3D view's camera as an OpenCV pinhole camera.
+
+    Attributes:
+        camera: PINHOLE intrinsics of the view, in widget pixels (COLMAP pixel convention).
+        cam_from_world: its pose (world frame, map units; OpenCV camera axes).
+    """
+
+    camera: Camera
+    cam_from_world: Rigid3
 
 
 class AppState:
@@ -34,6 +51,11 @@ class AppState:
         results_changed(query, method): a result was stored or removed (method None: all).
         partial_changed(query, method, kind): partial output (e.g. matches) arrived.
         configs_changed(method): a method's parameters changed.
+        view_camera_changed(view_camera): the 3D view's camera moved (throttled by the view).
+
+    Attributes:
+        view_camera: the 3D view's ``ViewCamera`` (None until the view reports it).
+        live: the live run (``LiveState``, with its own signals).
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -42,6 +64,7 @@ class AppState:
         self.results_changed = Signal("results_changed")
         self.partial_changed = Signal("partial_changed")
         self.configs_changed = Signal("configs_changed")
+        self.view_camera_changed = Signal("view_camera_changed")
         self.selection = SelectionModel()
         self.settings = settings or Settings()
         self.notifications = Notifications()
@@ -52,6 +75,8 @@ class AppState:
         self.results: dict[str, dict[str, LocalizationResult]] = {}
         self.partials: dict[tuple[str, str], LocalizationResult] = {}
         self.configs: dict[str, Any] = {}
+        self.view_camera: ViewCamera | None = None
+        self.live = LiveState()
 
     # ------------------------------------------------------------------ scene
     def set_scene(
@@ -174,6 +199,14 @@ class AppState:
     def set_config(self, method: str, config: Any) -> None:
         self.configs[method] = config
         self.configs_changed.emit(method)
+
+    # ------------------------------------------------------------------ views
+    def set_view_camera(self, camera: Camera, cam_from_world: Rigid3) -> None:
+        """The 3D view's camera (emits only when it changed)."""
+        new = ViewCamera(camera, cam_from_world)
+        if new != self.view_camera:
+            self.view_camera = new
+            self.view_camera_changed.emit(new)
 
     # ------------------------------------------------------------------ linking
     def select_match(self, index: int | None, source: str = "") -> None:

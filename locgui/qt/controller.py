@@ -18,10 +18,13 @@ from PySide6 import QtCore
 from locgui.core.errors import LocguiError
 from locgui.core.results import LocalizationResult
 from locgui.model import building, jobs
+from locgui.model.live import PAUSED, LiveControl, LiveRequest, run_live
 from locgui.model.state import AppState
 from locgui.qt.workers import JobFn, Task, WorkerBridge
 
 log = logging.getLogger(__name__)
+
+LIVE = "live"  # the task kind and executor of live runs
 
 
 class Workbench(QtCore.QObject):
@@ -44,6 +47,7 @@ class Workbench(QtCore.QObject):
         self.state = state or AppState()
         self.bridge = WorkerBridge(self)
         self.localizers = jobs.LocalizerCache()
+        self._live: tuple[Task, LiveControl] | None = None  # the live run in flight
         self.bridge.task_added.connect(self._on_tasks)
         self.bridge.task_done.connect(self._on_tasks)
 
@@ -75,9 +79,10 @@ class Workbench(QtCore.QObject):
         self.busy_changed.emit([t.label for t in self.bridge.tasks()])
 
     def cancel(self) -> None:
-        """Cancel everything in flight (Esc)."""
-        tasks = self.bridge.tasks()
-        self.bridge.cancel_all()
+        """Cancel everything in flight (Esc) but a live run, which has its own Stop."""
+        tasks = [t for t in self.bridge.tasks() if t.kind != LIVE]
+        for task in tasks:
+            self.bridge.cancel(task)
         if tasks:
             self.state.notifications.info(f"cancelled {', '.join(t.label for t in tasks)}")
 
@@ -232,3 +237,69 @@ class Workbench(QtCore.QObject):
             lambda path: self.state.notifications.info(f"map bundle written to {path}", "build")
         )
         return task
+
+    # ------------------------------------------------------------------ live relocalization
+    def start_live(self, source: str, options: Any, max_frames: int | None = None) -> Task | None:
+        """Relocalize ``source`` (webcam index, video file or image folder) live against the
+        open map with ``options`` (``SessionOptions``) on the "live" executor; the run's
+        state goes to ``state.live``. None (and a message there) when it cannot start."""
+        live, bundle = self.state.live, self.state.bundle
+        if live.active:
+            return None
+        if bundle is None:
+            live.fail("open a scene with a map bundle first")
+            return None
+        if not source:
+            live.fail("choose a video file, an image folder or a webcam")
+            return None
+        control = LiveControl()
+        request = LiveRequest(bundle, source, options, max_frames)
+        task = self.submit(
+            functools.partial(run_live, request, control), LIVE, f"live {Path(source).name}",
+            executor=LIVE, supersede="none", notify_failure=False,
+        )  # fmt: skip
+        self._live = (task, control)
+        live.begin(source, options.method)
+        task.partial.connect(functools.partial(self._on_live_partial, task))
+        task.failed.connect(functools.partial(self._on_live_failed, task))
+        task.done.connect(functools.partial(self._on_live_done, task))
+        return task
+
+    def pause_live(self, paused: bool) -> None:
+        if self._live is not None:
+            self._live[1].pause(paused)
+            self.state.live.set_paused(paused)
+
+    def step_live(self) -> None:
+        """Pause (if running) and let one more frame through."""
+        if self._live is not None:
+            if self.state.live.status != PAUSED:
+                self.pause_live(True)
+            self._live[1].step()
+
+    def stop_live(self) -> None:
+        if self._live is not None:
+            self.bridge.cancel(self._live[0])
+
+    def _on_live_partial(self, task: Task, kind: str, payload: Any) -> None:
+        if self._live is None or self._live[0] is not task:
+            return
+        if kind == "frame":
+            update = self._live[1].take()
+            if update is not None:
+                self.state.live.set_frame(update)
+        elif kind == "summary":
+            self.state.live.finish(payload)
+
+    def _on_live_failed(self, task: Task, exc: BaseException, tb: str) -> None:
+        if isinstance(exc, LocguiError):
+            self.state.live.fail(str(exc))
+        else:
+            self.state.live.fail(f"unexpected error: {type(exc).__name__}: {exc}")
+            self._on_failed(task, exc, tb)
+
+    def _on_live_done(self, task: Task) -> None:
+        if self._live is not None and self._live[0] is task:
+            self._live = None
+            if self.state.live.active:  # cancelled before the session ran
+                self.state.live.stopped()

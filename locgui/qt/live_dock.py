@@ -1,17 +1,19 @@
 """The live relocalization dock: pick a source (webcam, video file, image folder + rate),
 intrinsics and a method; Start / Pause / Step / Stop / Record; see the live frame with its
 keypoints coloured by inlier status and a HUD (frames/s, per-stage latency, inliers, a
-pose-confidence gauge). The session runs on the dock's own thread; the UI only draws the
-newest update (no backlog), and ``pose_updated`` carries each pose and the trajectory so
-the 3D view can draw them (``attach_3d_view`` does that for ``Scene3DPanel``).
+pose-confidence gauge).
+
+The dock only asks the workbench (``start_live``, ``pause_live``, ``step_live``,
+``stop_live``) and draws ``AppState.live``: the session runs as a task on the worker
+bridge's "live" executor, and only the newest frame reaches the state (no backlog). The 3D
+view draws the live camera and trajectory from the same state.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,10 +21,12 @@ from PySide6 import QtCore, QtWidgets
 
 from locgui.methods.live.config import TrackerConfig
 from locgui.methods.live.results import LiveFrameResult
-from locgui.methods.live.session import SessionOptions, open_session
+from locgui.methods.live.session import SessionOptions
+from locgui.model.live import PAUSED, LiveUpdate
 from locgui.qt import style
+from locgui.qt.controller import Workbench
 from locgui.qt.image_view import ImageCanvas
-from locgui.qt.live_worker import LiveWorker, draw_live, hud_html
+from locgui.qt.live_draw import hud_html
 from locgui.qt.param_panel import ParamPanel
 from locgui.qt.progress_line import ProgressLine
 
@@ -33,37 +37,25 @@ class LiveDock(QtWidgets.QDockWidget):
     """The live relocalization dock.
 
     Args:
-        bundle_provider: returns the open map bundle (or None when no map is open).
-        method_config: optional ``name -> config`` (the workbench's edited settings).
+        bench: the workbench: runs the session, and its state's ``live`` is what is shown
+            (the method's parameters are the workbench's edited ones).
 
-    Signals:
-        pose_updated(result, centers, gt_centers): each localized or lost frame, with the
-            trajectory's camera centres (N, 3) and the ground truth's (M, 3).
-        run_finished(summary): a run ended (``LiveSummary``).
+    Attributes:
+        max_frames: stop a run after so many frames (None: at the source's end or Stop).
     """
 
-    pose_updated = QtCore.Signal(object, object, object)
-    run_finished = QtCore.Signal(object)
-
-    def __init__(
-        self,
-        bundle_provider: Callable[[], Any],
-        parent: QtWidgets.QWidget | None = None,
-        method_config: Callable[[str], Any] | None = None,
-    ) -> None:
+    def __init__(self, bench: Workbench, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Live relocalization", parent)
         self.setObjectName("dock.live")
-        self.bundle_provider = bundle_provider
-        self.method_config = method_config
-        self.worker: LiveWorker | None = None
+        self.bench = bench
+        self.live = bench.state.live
         self.record_path: Path | None = None
         self.max_frames: int | None = None
-        self.last_summary: Any = None
         self._build()
-        self._set_running(False)
-        app = QtWidgets.QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
+        self.live.status_changed.connect(self._on_status)
+        self.live.frame_changed.connect(self._on_frame)
+        self.live.message_changed.connect(self._show_status)
+        self._on_status(self.live.status)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -191,12 +183,7 @@ class LiveDock(QtWidgets.QDockWidget):
         elif self.intrinsics.currentIndex() == 2:
             intrinsics = f"fov:{self.fov.value():g}"
         method = self.method.currentText()
-        config = self.method_config(method) if self.method_config is not None else None
-        overrides = None
-        if config is not None:
-            import dataclasses
-
-            overrides = dataclasses.asdict(config)
+        overrides = dataclasses.asdict(self.bench.method_config(method))
         record = self.record_path
         return SessionOptions(
             method=method,
@@ -211,56 +198,16 @@ class LiveDock(QtWidgets.QDockWidget):
         )
 
     def start(self) -> None:
-        if self.worker is not None:
-            return
-        bundle = self.bundle_provider()
-        if bundle is None:
-            self._show_status("open a scene with a map bundle first", error=True)
-            return
-        source, options = self.source_spec(), self.session_options()
-        if not source:
-            self._show_status("choose a video file, an image folder or a webcam", error=True)
-            return
-        worker = LiveWorker(lambda: open_session(bundle, source, options), self.max_frames)
-        worker.updated.connect(self._on_update, QtCore.Qt.ConnectionType.QueuedConnection)
-        worker.ended.connect(self._on_ended, QtCore.Qt.ConnectionType.QueuedConnection)
-        worker.failed.connect(self._on_failed, QtCore.Qt.ConnectionType.QueuedConnection)
-        self.worker = worker
-        self._set_running(True)
-        self._show_status(f"starting {source} with {options.method}…")
-        worker.start()
+        self.bench.start_live(self.source_spec(), self.session_options(), self.max_frames)
 
     def set_paused(self, paused: bool) -> None:
-        session = self.worker.session if self.worker is not None else None
-        if session is not None:
-            (session.pause if paused else session.resume)()
+        self.bench.pause_live(paused)
 
     def step(self) -> None:
-        session = self.worker.session if self.worker is not None else None
-        if session is not None:
-            if not self.pause_btn.isChecked():
-                self.pause_btn.setChecked(True)
-            session.request_step()
+        self.bench.step_live()
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-
-    def shutdown(self, timeout_ms: int = 10000) -> bool:
-        """Stop the run and join the worker thread (on quit). True when it stopped."""
-        worker = self.worker
-        if worker is None:
-            return True
-        worker.stop()
-        done = worker.wait(timeout_ms)
-        self._finish_worker()
-        return bool(done)
-
-    def _finish_worker(self) -> None:
-        worker, self.worker = self.worker, None  # late queued updates find no worker
-        if worker is not None:
-            worker.wait()
-        self._set_running(False)
+        self.bench.stop_live()
 
     def _set_running(self, running: bool) -> None:
         self.start_btn.setEnabled(not running)
@@ -269,13 +216,14 @@ class LiveDock(QtWidgets.QDockWidget):
         for w in (self.kind, self.webcam, self.path, self.rate, self.lockstep, self.intrinsics,
                   self.calib, self.fov, self.method, self.tracking, self.record_btn):  # fmt: skip
             w.setEnabled(not running)
-        if not running:
-            with QtCore.QSignalBlocker(self.pause_btn):
-                self.pause_btn.setChecked(False)
 
-    # ------------------------------------------------------------------ worker -> view
-    def _on_update(self) -> None:
-        update = self.worker.take() if self.worker is not None else None
+    # ------------------------------------------------------------------ model -> view
+    def _on_status(self, status: str) -> None:
+        self._set_running(self.live.active)
+        with QtCore.QSignalBlocker(self.pause_btn):
+            self.pause_btn.setChecked(status == PAUSED)
+
+    def _on_frame(self, update: LiveUpdate | None) -> None:
         if update is None:
             return
         r = update.result
@@ -283,8 +231,6 @@ class LiveDock(QtWidgets.QDockWidget):
         self._draw_keypoints(r)
         self.gauge.setValue(round(100 * r.confidence))
         self.hud.setText(hud_html(update))
-        self._show_status(f"{r.name}: {r.reason}")
-        self.pose_updated.emit(r, update.centers, update.gt_centers)
 
     def _draw_keypoints(self, r: LiveFrameResult) -> None:
         inl = np.asarray(r.inliers, bool)
@@ -298,21 +244,6 @@ class LiveDock(QtWidgets.QDockWidget):
         brushes = [pg.mkBrush(c) for c in colors]
         self.keypoints.setData(pos=pos, brush=brushes, size=[3] * len(kp) + [6] * len(xy))
 
-    def _on_ended(self, summary: Any) -> None:
-        self.last_summary = summary
-        self._finish_worker()
-        self._show_status("; ".join(summary.lines()[:2]) + f" — stopped by {summary.stopped_by}")
-        self.run_finished.emit(summary)
-
-    def _on_failed(self, message: str) -> None:
-        self._finish_worker()
-        self._show_status(message, error=True)
-
     def _show_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(f"color: {style.OUTLIER}" if error else "")
-
-    # ------------------------------------------------------------------ 3D view
-    def attach_3d_view(self, view3d: Any) -> None:
-        """Draw the live camera, its trajectory and the ground truth in a ``Scene3DPanel``."""
-        self.pose_updated.connect(lambda r, c, g: draw_live(view3d, r, c, g))

@@ -93,7 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.add_dock(
             "notifications", "Notifications", self.notifications, area.BottomDockWidgetArea
         )
-        self.nerf = NerfView(self.state, self.bench, self.view3d.gl)
+        self.nerf = NerfView(self.state, self.bench)
         self.add_dock("nerf", "NeRF view", self.nerf, area.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["database"], self.docks["point"])
         self.tabifyDockWidget(self.docks["point"], self.docks["nerf"])
@@ -101,10 +101,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitDockWidget(
             self.docks["results"], self.docks["notifications"], QtCore.Qt.Orientation.Horizontal
         )
-        self.live = LiveDock(lambda: self.state.bundle, self, self.bench.method_config)
+        self.live = LiveDock(self.bench, self)
         self.addDockWidget(area.RightDockWidgetArea, self.live)
         self.docks["live"] = self.live
-        self.live.attach_3d_view(self.view3d)
         self.live.hide()
         self._default_state = self.saveState(STATE_VERSION)
         self._sized = False
@@ -245,8 +244,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.save()
-        self.live.shutdown()
-        self.bench.shutdown()
+        self.bench.shutdown()  # stops a live run too
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ actions

@@ -1,10 +1,12 @@
-"""The NeRF view: the scene's NeRF rendered at the focused result's estimated pose, at the
-ground-truth pose, or at the 3D view's camera, composed with the query (blend slider,
-photometric difference) or shown as depth.
+"""The NeRF view: the map's view-rendering model (its NeRF, or another trainer's model that
+declares a ``renderer``) at the focused result's estimated pose, at the ground-truth pose,
+or at the 3D view's camera (read from ``AppState.view_camera``), composed with the query
+(blend slider, photometric difference, NeRFMatch's feature residual) or shown as depth.
 
-Rendering runs in its own worker (a newer request cancels the running one), small while
-the 3D view's camera moves and at the chosen size once it rests; the UI only composes
-images of a few hundred pixels.
+The renderer is found from the open bundle's capabilities through the trainer specs (a
+picker shows when several fit). Rendering runs in its own worker (a newer request cancels
+the running one), small while the 3D view's camera moves and at the chosen size once it
+rests; the UI only composes images of a few hundred pixels.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from locgui.model import nerf_render
-from locgui.model.nerf_render import NerfRenderer, NerfRequest
-from locgui.model.state import AppState
+from locgui.model.nerf_render import RenderRequest, ViewRenderer
+from locgui.model.state import AppState, ViewCamera
 from locgui.qt import style
 from locgui.qt.controller import Workbench
 from locgui.qt.image_view import ImageCanvas
@@ -31,14 +33,14 @@ class NerfView(QtWidgets.QWidget):
     """The NeRF view dock's content.
 
     Args:
-        state: the application state. bench: the workbench (worker bridge).
-        gl: the 3D view's GL widget (its camera is the "3D view" pose).
+        state: the application state (its ``view_camera`` is the "3D view" pose).
+        bench: the workbench (worker bridge).
     """
 
-    def __init__(self, state: AppState, bench: Workbench, gl: Any, parent: Any = None) -> None:
+    def __init__(self, state: AppState, bench: Workbench, parent: Any = None) -> None:
         super().__init__(parent)
-        self.state, self.bench, self.gl = state, bench, gl
-        self.renderer = NerfRenderer()
+        self.state, self.bench = state, bench
+        self.renderer = ViewRenderer()
         self.rendering: Any = None  # the last RenderOutput shown
         self.query_rgb: np.ndarray | None = None
         self.residual: np.ndarray | None = None  # NeRFMatch feature residual per patch
@@ -49,10 +51,11 @@ class NerfView(QtWidgets.QWidget):
         self._debounce.timeout.connect(lambda: self.request(moving=False))
         self._moving = QtCore.QTimer(self, singleShot=True, interval=40)
         self._moving.timeout.connect(lambda: self.request(moving=True))
-        state.scene_changed.connect(self.schedule)
+        state.scene_changed.connect(self._on_scene)
         state.results_changed.connect(lambda q, m: self.schedule())
         state.selection.changed.connect(self._on_selection)
-        gl.camera_moved.connect(self._on_camera_moved)
+        state.view_camera_changed.connect(self._on_camera_moved)
+        self._list_renderers()
 
     def _build_ui(self) -> None:
         self.source = QtWidgets.QComboBox()
@@ -66,17 +69,19 @@ class NerfView(QtWidgets.QWidget):
         self.alpha = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.alpha.setRange(0, 100)
         self.alpha.setValue(50)
-        self.alpha.setToolTip("Blend: 0 = the query, 100 = the NeRF rendering")
+        self.alpha.setToolTip("Blend: 0 = the query, 100 = the rendering")
         self.side = QtWidgets.QSpinBox(minimum=32, maximum=1024, singleStep=32, value=160)
         self.side.setSuffix(" px")
         self.side.setToolTip("Longer side of the rendering (CPU: about 2 s at 160 px)")
+        self.model_box = QtWidgets.QComboBox()
+        self.model_box.setToolTip("The map's model that renders the view (trainer name)")
         self.canvas = ImageCanvas()
         self.canvas.setMinimumHeight(120)
         self.status = style.shrinkable(style.styled_label(role="muted"))
         self.status.setWordWrap(True)
         row = QtWidgets.QHBoxLayout()
-        for w in (self.source, self.display, QtWidgets.QLabel("query"), self.alpha,
-                  QtWidgets.QLabel("NeRF"), self.side):  # fmt: skip
+        for w in (self.model_box, self.source, self.display, QtWidgets.QLabel("query"),
+                  self.alpha, QtWidgets.QLabel("rendering"), self.side):  # fmt: skip
             row.addWidget(w)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -84,6 +89,7 @@ class NerfView(QtWidgets.QWidget):
         lay.addWidget(self.canvas, 1)
         lay.addWidget(self.status)
         self.source.currentTextChanged.connect(lambda _: self.schedule())
+        self.model_box.currentTextChanged.connect(lambda _: self.schedule())
         self.side.valueChanged.connect(lambda _: self.schedule())
         self.display.currentTextChanged.connect(lambda _: self.compose())
         self.alpha.valueChanged.connect(lambda _: self.compose())
@@ -94,11 +100,26 @@ class NerfView(QtWidgets.QWidget):
         if self.isVisible() or self.parent() is None:
             self._debounce.start()
 
+    def _on_scene(self) -> None:
+        self._list_renderers()
+        self.schedule()
+
+    def _list_renderers(self) -> None:
+        """The renderers the open map offers (the picker shows only when several do)."""
+        names = [t.name for t in nerf_render.view_renderers(self.state.capabilities)]
+        with QtCore.QSignalBlocker(self.model_box):
+            keep = self.model_box.currentText()
+            self.model_box.clear()
+            self.model_box.addItems(names)
+            if keep in names:
+                self.model_box.setCurrentText(keep)
+        self.model_box.setVisible(len(names) > 1)
+
     def _on_selection(self, new: Any, old: Any) -> None:
         if (new.query, new.method) != (old.query, old.method):
             self.schedule()
 
-    def _on_camera_moved(self) -> None:
+    def _on_camera_moved(self, _camera: ViewCamera) -> None:
         if self.source.currentText() == "3D view" and self.isVisible():
             self._moving.start()
             self._debounce.start(400)  # full size once the camera rests
@@ -107,15 +128,18 @@ class NerfView(QtWidgets.QWidget):
         super().showEvent(event)
         self.schedule()
 
-    def pose_request(self, moving: bool = False) -> NerfRequest | str:
+    def pose_request(self, moving: bool = False) -> RenderRequest | str:
         """What to render now, or why nothing can be."""
         state, source = self.state, self.source.currentText()
-        if state.bundle is None or "nerf" not in state.capabilities:
-            return nerf_render.NO_NERF
+        renderer = self.model_box.currentText()
+        if state.bundle is None or not renderer:
+            return nerf_render.no_renderer_message()
         side = MOVING_SIDE if moving else self.side.value()
         if source == "3D view":
-            camera, pose = self.gl.view_camera()
-            return NerfRequest(camera, pose, side, None, "3D view")
+            view = state.view_camera
+            if view is None:
+                return "the 3D view has not reported its camera yet"
+            return RenderRequest(view.camera, view.cam_from_world, side, None, "3D view", renderer)
         query = state.current_query
         result = state.result()
         if source == "estimate":
@@ -130,7 +154,7 @@ class NerfView(QtWidgets.QWidget):
             pose, label = query.gt_cam_from_world, "ground truth"
         if camera is None:
             return "the query's intrinsics are unknown: localize it first"
-        return NerfRequest(camera, pose, side, None, label)
+        return RenderRequest(camera, pose, side, None, label, renderer)
 
     def request(self, moving: bool = False) -> None:
         if self.bench.bridge.closed:  # the window is closing
@@ -157,19 +181,20 @@ class NerfView(QtWidgets.QWidget):
 
         executor = "nerf" if device == "cpu" else device
         task = self.bench.submit(
-            job, "nerf", f"render NeRF ({req.label})", executor=executor, supersede="all"
-        )
+            job, "nerf", f"render {req.renderer} ({req.label})", executor=executor,
+            supersede="all",
+        )  # fmt: skip
         task.finished.connect(lambda out, req=req, task=task: self._on_rendered(out, req, task))
         self.task = task
         self.status.setText(f"rendering at the {req.label} ({req.max_side} px)…")
 
     def _on_rendered(
-        self, out: tuple[Any, np.ndarray | None, np.ndarray | None], req: NerfRequest, task: Any
+        self, out: tuple[Any, np.ndarray | None, np.ndarray | None], req: RenderRequest, task: Any
     ) -> None:
         self.rendering, self.query_rgb, self.residual = out
         h, w = self.rendering.rgb.shape[:2]
         secs = task.times.get("done", 0) - task.times.get("started", 0)
-        self.status.setText(f"NeRF at the {req.label}: {w}x{h} in {secs:.1f} s")
+        self.status.setText(f"{req.renderer} at the {req.label}: {w}x{h} in {secs:.1f} s")
         self.compose()
 
     # ------------------------------------------------------------------ composing

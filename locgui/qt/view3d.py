@@ -1,8 +1,10 @@
 """The 3D view panel: point cloud, cameras, ground truth and estimates, links, legend, toolbar.
 
 It draws from ``AppState`` only: the scene, the results of every query (one colour per
-method), and the selection (highlighted point, its ray from the estimated camera, the
-cameras that observe it, the selected database image).
+method), the selection (highlighted point, its ray from the estimated camera, the cameras
+that observe it, the selected database image) and the live run (its camera and trajectory).
+It publishes its own camera to ``AppState.view_camera`` (at most every
+``CAMERA_PUBLISH_MS`` while it moves; the last position always arrives).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult
 from locgui.model import geometry, linking
+from locgui.model.live import LiveUpdate
 from locgui.model.selection import Selection
 from locgui.model.settings import LAYERS
 from locgui.model.state import AppState
 from locgui.qt import style
 from locgui.qt.gl_scene import SceneGLWidget
+from locgui.qt.live_draw import clear_live, draw_live
 from locgui.qt.overlays import coordinate_colours
 
 LAYER_TITLES = {
@@ -30,6 +34,7 @@ LAYER_TITLES = {
     "links": "Matches and selection",
     "grid": "Floor grid",
 }
+CAMERA_PUBLISH_MS = 33  # the view's camera reaches the model at most ~30 times a second
 
 
 class Scene3DPanel(QtWidgets.QWidget):
@@ -48,7 +53,14 @@ class Scene3DPanel(QtWidgets.QWidget):
         state.results_changed.connect(self._on_results)
         state.selection.changed.connect(self._on_selection)
         state.settings.changed.connect(self._on_setting)
+        state.live.frame_changed.connect(self._on_live_frame)
         self._apply_settings()
+        self._camera_dirty = False
+        self._publish = QtCore.QTimer(self, singleShot=True, interval=CAMERA_PUBLISH_MS)
+        self._publish.timeout.connect(self._publish_if_moved)
+        self.gl.camera_moved.connect(self._on_camera_moved)
+        self.gl.installEventFilter(self)  # a resize changes the view's intrinsics
+        self.publish_camera()
 
     # ------------------------------------------------------------------ layout
     def _build_ui(self) -> None:
@@ -318,6 +330,36 @@ class Scene3DPanel(QtWidgets.QWidget):
         parts += [style.swatch_html(style.method_color(m), m) for m in methods]
         parts.append(style.swatch_html(style.SELECTION, "selected point"))
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def _on_live_frame(self, update: LiveUpdate | None) -> None:
+        if update is None:
+            clear_live(self)
+        else:
+            draw_live(self, update.result, update.centers, update.gt_centers)
+
+    # ------------------------------------------------------------------ view -> model
+    def publish_camera(self) -> None:
+        """Put the view's camera in the model now (OpenCV pinhole, widget pixels)."""
+        self._camera_dirty = False
+        camera, cam_from_world = self.gl.view_camera()
+        self.state.set_view_camera(camera, cam_from_world)
+
+    def _on_camera_moved(self) -> None:
+        if self._publish.isActive():
+            self._camera_dirty = True  # published when the interval ends
+            return
+        self.publish_camera()
+        self._publish.start()
+
+    def _publish_if_moved(self) -> None:
+        if self._camera_dirty:
+            self.publish_camera()
+            self._publish.start()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if watched is self.gl and event.type() == QtCore.QEvent.Type.Resize:
+            self._on_camera_moved()
+        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ actions
     def fit(self) -> None:

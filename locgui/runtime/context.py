@@ -50,6 +50,11 @@ class RunContext:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    @property
+    def cancel_event(self) -> threading.Event:
+        """The event set on cancellation, for loops that wait on one (a live session)."""
+        return self._cancel
+
     def check_cancelled(self) -> None:
         """Raise ``Cancelled`` if the task was cancelled. Call it between steps."""
         if self._cancel.is_set():
