@@ -86,7 +86,7 @@ def error_brushes(errors: np.ndarray, max_error: float) -> list:
 
 
 def apply_theme(app: QtWidgets.QApplication) -> None:
-    """Fusion with the style sheet ``resources/style.qss`` (package ``locgui.resources``) (its images resolved)."""
+    """Fusion with the style sheet ``resources/style.qss`` (its images resolved)."""
     app.setStyle("Fusion")
     app.setStyleSheet(resources.stylesheet())
 
