@@ -11,6 +11,7 @@ import locgui  # noqa: E402,F401  (zlib before pycolmap, as at every entry point
 
 pytest_plugins = [
     "tests.plugins.data",
+    "tests.plugins.learned",
     "tests.plugins.features",
     "tests.plugins.io",
     "tests.plugins.synth",

@@ -26,7 +26,7 @@ from locgui.methods.nerf.config import NerfConfig
 from locgui.methods.nerf.data import fit_size, resize_camera, resize_rgb
 from locgui.runtime.context import RunContext
 
-pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
+pytestmark = [pytest.mark.learned, pytest.mark.slow]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -34,11 +34,14 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(-10 * np.log10(mse))
 
 
-def test_nerf_fits_training_views_colour_and_exact_depth(tiny_nerf_dir, tiny_scene_dir, tiny_room):
+def test_nerf_fits_training_views_colour_and_exact_depth(
+    tiny_nerf_dir, tiny_scene_dir, tiny_room, figures
+):
     scene = open_scene(tiny_scene_dir)
     model = load_nerf(tiny_nerf_dir, "cpu", scene=scene)
     metrics = json.loads((tiny_nerf_dir / "nerf" / "metrics.json").read_text())
-    assert metrics["steps"] == 400 and metrics["psnr_heldout"] > 15.0
+    assert metrics["steps"] == 400
+    assert figures.above("held-out PSNR (dB)", metrics["psnr_heldout"], 15.0)
     psnrs, depth_err = [], []
     for image_id in scene.split_ids("train")[::5]:
         cam = scene.camera_of(image_id)
@@ -52,8 +55,8 @@ def test_nerf_fits_training_views_colour_and_exact_depth(tiny_nerf_dir, tiny_sce
         ok = np.isfinite(out.depth) & (exact_depth > 0)
         assert ok.mean() > 0.95
         depth_err.append(np.abs(out.depth[ok] - exact_depth[ok]))
-    assert np.mean(psnrs) > 21.0, psnrs
-    assert np.median(np.concatenate(depth_err)) < 0.08
+    assert figures.above("training-view PSNR (dB)", np.mean(psnrs), 21.0), psnrs
+    assert figures.below("median depth error (m)", np.median(np.concatenate(depth_err)), 0.08)
 
 
 def test_rendered_points_and_features(tiny_nerf_dir, tiny_scene_dir):
@@ -138,7 +141,7 @@ def test_training_cancels_and_resumes(tiny_scene_dir, tmp_path: Path):
 
 
 def test_photometric_refinement_moves_towards_the_true_pose(
-    tiny_nerf_dir, tiny_scene_dir, tiny_room
+    tiny_nerf_dir, tiny_scene_dir, tiny_room, figures
 ):
     """iNeRF-style refinement through the frozen NeRF from poses 4-15 cm / 1-2 deg off.
 
@@ -169,7 +172,8 @@ def test_photometric_refinement_moves_towards_the_true_pose(
         after.append(pose_error(out, gt))
     t0, r0 = np.mean(before, axis=0)
     t1, r1 = np.mean(after, axis=0)
-    assert r1 < 0.8 * r0 and t1 < 0.8 * t0, (before, after)
+    assert figures.below("mean r after / before", r1 / r0, 0.8), (before, after)
+    assert figures.below("mean t after / before", t1 / t0, 0.8), (before, after)
 
 
 def test_train_nerf_cli_writes_a_checkpoint(tiny_scene_dir, tmp_path, capsys):

@@ -1,18 +1,20 @@
 """Fixtures of the NeRF area: a tiny NeRF of the tiny synthetic scene, and a copy of the tiny
 map bundle with a NeRF, NeRFMatch heads and a pose regressor trained into it.
 
-Training runs single-threaded: on a shared 2-core machine, torch's two OpenMP threads spend
-most of their time waiting for each other (measured: 35 ms vs 1.7 s per NeRF step).
+Training runs under the learned-test settings (tests/plugins/learned.py): seeded by
+LOCGUI_TEST_SEED, LOCGUI_TEST_THREADS torch threads (default one: on a shared 2-core machine
+two OpenMP threads spend most of their time waiting for each other, measured 35 ms vs 1.7 s
+per NeRF step), deterministic algorithms.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.plugins.learned import SEED, learned_run
 
 # Small enough for seconds on one CPU core, big enough to localize against (see the tests).
 TINY_NERF_TEST = {
@@ -32,24 +34,6 @@ TINY_NERFMATCH_TEST = {"epochs": 20, "lr": 5e-4, "image_side": 160, "refs_per_im
 TINY_APR_TEST = {"epochs": 60, "image_side": 128, "synthetic_views": 1, "batch": 8}
 
 
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    with torch_threads(1):
-        yield
-
-
 @pytest.fixture(scope="session")
 def tiny_nerf_dir(tiny_scene_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoints folder with ``nerf/`` trained on the tiny scene (not a bundle)."""
@@ -57,8 +41,8 @@ def tiny_nerf_dir(tiny_scene_dir: Path, tmp_path_factory: pytest.TempPathFactory
     from locgui.methods.nerf.train import train_nerf
 
     out = tmp_path_factory.mktemp("nerf") / "checkpoints"
-    with torch_threads(1):
-        train_nerf(tiny_scene_dir, NerfConfig(**TINY_NERF_TEST), out=out, device="cpu")
+    with learned_run():
+        train_nerf(tiny_scene_dir, NerfConfig(**TINY_NERF_TEST, seed=SEED), out=out, device="cpu")
     return out
 
 
@@ -80,7 +64,8 @@ def nerf_bundle_dir(
     bundle.add_checkpoint(
         "nerf", {"nerf.pt": src / "nerf.pt"}, read_config(src), {"copied_from": str(src)}
     )
-    with torch_threads(1):
-        train_nerfmatch(bundle, NerfMatchTrainConfig(**TINY_NERFMATCH_TEST), device="cpu")
-        train_apr(bundle, AprTrainConfig(**TINY_APR_TEST), device="cpu")
+    with learned_run():
+        match_config = NerfMatchTrainConfig(**TINY_NERFMATCH_TEST, seed=SEED)
+        train_nerfmatch(bundle, match_config, device="cpu")
+        train_apr(bundle, AprTrainConfig(**TINY_APR_TEST, seed=SEED), device="cpu")
     return path

@@ -9,8 +9,9 @@ import pytest
 
 from locgui.io.bundle import MapBundle, open_bundle
 from locgui.methods.scr.config import ScrTrainConfig
+from tests.plugins.learned import SEED, learned_run
 
-# About 20 s on 2 CPU cores: 160 px images (20 x 16 cells), one augmented copy, a small head.
+# About 20 s on one CPU core: 160 px images (20 x 16 cells), one augmented copy, a small head.
 TINY_SCR_CONFIG = ScrTrainConfig(
     max_side=160,
     head_width=128,
@@ -20,6 +21,7 @@ TINY_SCR_CONFIG = ScrTrainConfig(
     learning_rate=1.5e-2,
     augmentations=1,
     log_every=100,
+    seed=SEED,
 )
 
 
@@ -30,7 +32,8 @@ def tiny_scr_bundle_dir(tiny_bundle_dir: Path, tmp_path_factory: pytest.TempPath
 
     out = tmp_path_factory.mktemp("scr") / "tiny_scr.locmap"
     shutil.copytree(tiny_bundle_dir, out)
-    train_scr(out, TINY_SCR_CONFIG, device="cpu")
+    with learned_run():
+        train_scr(out, TINY_SCR_CONFIG, device="cpu")
     return out
 
 
