@@ -20,32 +20,33 @@ def train_field(
     return {**metrics, "checkpoint": str(result.folder)}
 
 
-def train_match_heads(
-    source: Any, config: Any, ctx: RunContext, *, out: Any = None, device: str = "auto",
-    resume: bool = False,
-) -> dict[str, Any]:  # fmt: skip
-    """NeRFMatch-Mini's heads (capability "nerfmatch"; the NeRF must exist)."""
-    from locgui.methods.nerf.train_match import train_nerfmatch
+def _metrics_with_folder(name: str, ref: str) -> Any:
+    """A registry trainer around ``module:function(source, config, ctx, out=, device=)``,
+    which returns the metrics; adds the checkpoint folder ``name``. Not resumable."""
 
-    return _with_folder("nerfmatch", train_nerfmatch(source, config, ctx, out=out, device=device),
-                        out or source)  # fmt: skip
+    def train(
+        source: Any, config: Any, ctx: RunContext, *, out: Any = None, device: str = "auto",
+        resume: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        import importlib
+
+        from locgui.methods.checkpoint import checkpoint_folder
+
+        module, _, func = ref.partition(":")
+        metrics = getattr(importlib.import_module(module), func)(
+            source, config, ctx, out=out, device=device
+        )
+        return {**metrics, "checkpoint": str(checkpoint_folder(out or source, name))}
+
+    return train
 
 
-def train_regressor(
-    source: Any, config: Any, ctx: RunContext, *, out: Any = None, device: str = "auto",
-    resume: bool = False,
-) -> dict[str, Any]:  # fmt: skip
-    """The DFNet-style pose regressor (capability "apr")."""
-    from locgui.methods.nerf.apr_train import train_apr
-
-    return _with_folder("apr", train_apr(source, config, ctx, out=out, device=device),
-                        out or source)  # fmt: skip
-
-
-def _with_folder(name: str, metrics: dict[str, Any], target: Any) -> dict[str, Any]:
-    from locgui.methods.checkpoint import checkpoint_folder
-
-    return {**metrics, "checkpoint": str(checkpoint_folder(target, name))}
+# NeRFMatch-Mini's heads (capability "nerfmatch"; the NeRF must exist).
+train_match_heads = _metrics_with_folder(
+    "nerfmatch", "locgui.methods.nerf.train_match:train_nerfmatch"
+)
+# The DFNet-style pose regressor (capability "apr").
+train_regressor = _metrics_with_folder("apr", "locgui.methods.nerf.apr_train:train_apr")
 
 
 def field_renderer(bundle: Any, device: str) -> Any:
