@@ -100,6 +100,42 @@ def staging_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
         raise
 
 
+def check_replaceable(target: Path) -> None:
+    """Raise BundleError unless ``target`` is absent, an empty folder or a locgui map bundle.
+
+    ``overwrite`` replaces map bundles only: a folder of anything else (a dataset, photos) is
+    never deleted on the way to writing a map.
+    """
+    target = Path(target)
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
+        return
+    try:
+        data = json.loads((target / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if target.is_symlink() or not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BundleError(
+            f"{target} is not a locgui map bundle (no {MANIFEST} of format {FORMAT!r}); "
+            "refusing to replace it: choose another --out or remove it yourself"
+        )
+
+
+def check_disjoint(out: Path, sources: Iterable[Path | None]) -> None:
+    """Raise BundleError if ``out`` is, contains or lies inside one of ``sources``."""
+    out = Path(out).absolute().resolve()
+    for src in sources:
+        if src is None:
+            continue
+        src = Path(src).absolute().resolve()
+        if out == src or out.is_relative_to(src) or src.is_relative_to(out):
+            raise BundleError(
+                f"--out {out} overlaps the source {src} (the same folder, inside it or "
+                "holding it); write the map bundle somewhere else"
+            )
+
+
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     """Write JSON to ``path`` through a temporary file and an atomic rename."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -160,6 +196,8 @@ def write_bundle(
     feature_type = str(feature_info["type"])
     caps = {f"features:{feature_type}"}
     out = Path(out).absolute()
+    if overwrite:
+        check_replaceable(out)
     with staging_dir(out, overwrite=overwrite) as tmp:
         write_colmap(scene, tmp / "model", binary=True)
         write_features(tmp / "features", features)
