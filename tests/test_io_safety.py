@@ -1,13 +1,19 @@
-"""Data safety: map build never replaces its source or a folder that is not a map bundle."""
+"""Data safety: map build never replaces its source or a folder that is not a map bundle;
+dataset paths stay inside their folders."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from locgui.cli import main
-from locgui.core.errors import BundleError
+from locgui.core.errors import BundleError, SceneFormatError
+from locgui.io import open_scene
 from locgui.io.synth import generate
 
 
@@ -46,3 +52,47 @@ def test_map_build_overwrite_refuses_a_folder_that_is_not_a_bundle(
         from locgui.io.bundle import check_replaceable
 
         check_replaceable(other)
+
+
+# ------------------------------------------------------------------ dataset paths stay inside
+@pytest.mark.parametrize("name", ["../payload.png", "images/../../payload.png", "/tmp/payload.png"])
+def test_colmap_image_names_outside_the_image_folder_are_refused(dataset: Path, name: str) -> None:
+    shutil.copy(dataset / "images" / "map_0000.png", dataset.parent / "payload.png")
+    txt = dataset / "sparse" / "0" / "images.txt"
+    txt.write_text(txt.read_text().replace(" map_0000.png", f" {name}", 1))
+    with pytest.raises(SceneFormatError, match=re.escape(repr(name))):
+        open_scene(dataset)
+
+
+@pytest.mark.parametrize("file_path", ["../secret.png", "/etc/secret.png", "a/../../secret.png"])
+def test_transforms_file_paths_outside_the_folder_are_refused(
+    tmp_path: Path, file_path: str
+) -> None:
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    for name in ("a.png", "../secret.png"):
+        (folder / name).write_bytes(b"png")  # the reader only checks that the file exists
+    frames = [
+        {"file_path": p, "transform_matrix": np.eye(4).tolist()} for p in ("a.png", file_path)
+    ]
+    data = {"camera_angle_x": 0.5, "w": 8, "h": 6, "frames": frames}
+    (folder / "transforms.json").write_text(json.dumps(data))
+    with pytest.raises(SceneFormatError, match="outside"):
+        open_scene(folder)
+
+
+def test_copy_images_never_writes_or_reads_outside(tmp_path: Path) -> None:
+    from locgui.core.camera import Camera
+    from locgui.core.scene import SceneImage, SceneMap
+    from locgui.io.bundle import write_bundle
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (tmp_path / "secret.png").write_bytes(b"not yours")
+    cam = Camera.pinhole(10.0, 10.0, 4.0, 3.0, 8, 6)
+    images = {1: SceneImage(1, "../secret.png", 1)}
+    scene = SceneMap({1: cam}, images, image_dir=src)
+    with pytest.raises(SceneFormatError, match="outside"):
+        write_bundle(tmp_path / "out" / "m.locmap", scene, {}, {"type": "xfeat"}, copy_images=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "secret.png", "src"]
+    assert (tmp_path / "secret.png").read_bytes() == b"not yours"

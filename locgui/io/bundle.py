@@ -246,10 +246,12 @@ def _place_images(scene: SceneMap, folder: Path, copy: bool) -> dict[str, Any]:
     src = Path(scene.image_dir).absolute()
     if not copy:
         return {"dir": str(src), "copied": False}
+    from locgui.io.paths import confined
+
     for im in scene.images.values():
-        dst = folder / "images" / im.name
+        dst = confined(folder / "images", im.name, f"{src}: image")
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / im.name, dst)
+        shutil.copy2(confined(src, im.name, f"{src}: image"), dst)
     return {"dir": "images", "copied": True, "original_dir": str(src)}
 
 
