@@ -96,3 +96,50 @@ def test_copy_images_never_writes_or_reads_outside(tmp_path: Path) -> None:
         write_bundle(tmp_path / "out" / "m.locmap", scene, {}, {"type": "xfeat"}, copy_images=True)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "secret.png", "src"]
     assert (tmp_path / "secret.png").read_bytes() == b"not yours"
+
+
+# ------------------------------------------------------------------ no symlinks in bundles
+@pytest.fixture
+def small_bundle(tmp_path: Path) -> Path:
+    from tests.test_engine_bundle import _write
+
+    return _write(tmp_path)
+
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "elsewhere"
+    (victim / "scr").mkdir(parents=True)
+    (victim / "scr" / "weights.pt").write_bytes(b"precious")
+    return victim
+
+
+@pytest.mark.parametrize("entry", ["checkpoints", ".train", "checkpoints/scr", "manifest.json"])
+def test_symlinks_inside_a_bundle_are_refused_on_open(
+    small_bundle: Path, tmp_path: Path, entry: str
+) -> None:
+    from locgui.io.bundle import open_bundle
+
+    victim = _victim(tmp_path)
+    link = small_bundle / entry
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if entry == "manifest.json":
+        shutil.move(link, victim / "manifest.json")
+        link.symlink_to(victim / "manifest.json")
+    else:
+        link.symlink_to(victim / "scr" if entry == "checkpoints/scr" else victim)
+    with pytest.raises(BundleError, match="symbolic link"):
+        open_bundle(small_bundle)
+
+
+def test_add_checkpoint_refuses_a_symlinked_checkpoints_folder(
+    small_bundle: Path, tmp_path: Path
+) -> None:
+    from locgui.io.bundle import open_bundle
+
+    bundle = open_bundle(small_bundle)
+    victim = _victim(tmp_path)
+    (small_bundle / "checkpoints").symlink_to(victim)  # made after the bundle was opened
+    with pytest.raises(BundleError, match="symbolic link"):
+        bundle.add_checkpoint("scr", {"weights.pt": b"new"}, {}, {})
+    assert _files(victim) == {"scr", "scr/weights.pt"}
+    assert (victim / "scr" / "weights.pt").read_bytes() == b"precious"

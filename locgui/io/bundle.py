@@ -264,6 +264,34 @@ def _depth_manifest(scene: SceneMap) -> dict[str, Any]:
     return {"files": files}
 
 
+# Folders locgui writes into (or reads whole): every entry below them is checked for links.
+_CHECKED_DIRS = ("checkpoints", ".train", "model", "features", "points")
+
+
+def check_no_symlinks(path: Path) -> None:
+    """Raise BundleError if anything inside the bundle at ``path`` is a symbolic link.
+
+    A link (``checkpoints`` -> another folder) would make training write, and replace
+    folders, outside the bundle. The bundle folder itself may be a link; every top-level
+    entry and everything below the folders locgui writes into must not be. ``images/`` is
+    checked at the top only (it is read, never written, and may be large).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return
+    todo = [path]
+    while todo:
+        folder = todo.pop()
+        for entry in folder.iterdir():
+            if entry.is_symlink():
+                raise BundleError(
+                    f"{entry}: symbolic link inside a map bundle; locgui does not follow links "
+                    "in a bundle (put the real file or folder there)"
+                )
+            if entry.is_dir() and (folder != path or entry.name in _CHECKED_DIRS):
+                todo.append(entry)
+
+
 # ---------------------------------------------------------------------------------- reading
 def read_manifest(path: Path) -> dict[str, Any]:
     """The validated manifest of the bundle at ``path`` (raises BundleError)."""
@@ -316,6 +344,7 @@ class MapBundle:
 
     def __init__(self, path: Path, feature_type: str | None = None) -> None:
         self.path = Path(path).absolute()
+        check_no_symlinks(self.path)
         self.manifest = read_manifest(self.path)
         self.feature_type = str(self.manifest["features"]["type"])
         if feature_type is not None and feature_type != self.feature_type:
@@ -459,6 +488,7 @@ class MapBundle:
             raise BundleError(f"invalid checkpoint name {name!r}")
         items = files.items() if isinstance(files, Mapping) else ((Path(p).name, p) for p in files)
         target = self.path / "checkpoints" / name
+        check_no_symlinks(self.path)
         with staging_dir(target, overwrite=True) as tmp:
             for fname, src in items:
                 if not isinstance(src, bytes | str | Path):
@@ -470,6 +500,7 @@ class MapBundle:
             (tmp / "config.json").write_text(json.dumps(dict(config), indent=2) + "\n")
             (tmp / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
         caps = set(capabilities) if capabilities is not None else {name}
+        check_no_symlinks(self.path)
         manifest = read_manifest(self.path)  # re-read: another writer may have added one
         manifest.setdefault("checkpoints", {})[name] = {
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
