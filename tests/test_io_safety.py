@@ -94,7 +94,8 @@ def test_copy_images_never_writes_or_reads_outside(tmp_path: Path) -> None:
     scene = SceneMap({1: cam}, images, image_dir=src)
     with pytest.raises(SceneFormatError, match="outside"):
         write_bundle(tmp_path / "out" / "m.locmap", scene, {}, {"type": "xfeat"}, copy_images=True)
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "secret.png", "src"]
+    written = sorted(p.name for p in tmp_path.rglob("*") if not p.name.endswith(".lock"))
+    assert written == ["out", "secret.png", "src"]
     assert (tmp_path / "secret.png").read_bytes() == b"not yours"
 
 
@@ -143,3 +144,72 @@ def test_add_checkpoint_refuses_a_symlinked_checkpoints_folder(
         bundle.add_checkpoint("scr", {"weights.pt": b"new"}, {}, {})
     assert _files(victim) == {"scr", "scr/weights.pt"}
     assert (victim / "scr" / "weights.pt").read_bytes() == b"precious"
+
+
+# ------------------------------------------------------------------ one writer at a time
+def _hammer(path: str, tag: str, count: int) -> list[str]:
+    """Add ``count`` checkpoints to the bundle at ``path``; the errors, as text."""
+    from locgui.io.bundle import open_bundle
+
+    bundle = open_bundle(path)
+    errors = []
+    for k in range(count):
+        try:
+            bundle.add_checkpoint(f"{tag}{k}", {"w.bin": bytes(k)}, {"k": k}, {})
+        except Exception as exc:  # noqa: BLE001 - the test counts every failure
+            errors.append(repr(exc))
+    return errors
+
+
+def test_concurrent_checkpoint_writers_keep_the_manifest_whole(small_bundle: Path) -> None:
+    import multiprocessing as mp
+
+    from locgui.io.bundle import read_manifest
+
+    count = 40
+    with mp.get_context("spawn").Pool(2) as pool:
+        jobs = [pool.apply_async(_hammer, (str(small_bundle), tag, count)) for tag in "ab"]
+        bad_reads, reads = [], 0
+        while not all(job.ready() for job in jobs):
+            try:
+                read_manifest(small_bundle)
+            except BundleError as exc:
+                bad_reads.append(str(exc))
+            reads += 1
+        errors = [e for job in jobs for e in job.get()]
+    assert reads > 0 and not bad_reads, f"{len(bad_reads)} of {reads} reads: {bad_reads[:2]}"
+    assert not errors, errors[:3]
+    names = set(read_manifest(small_bundle)["checkpoints"])
+    assert names == {f"{t}{k}" for t in "ab" for k in range(count)}, "an update was lost"
+    assert not [p.name for p in small_bundle.iterdir() if p.name.endswith(".tmp")]
+
+
+def _hold_lock(path: str, held: object, release: object) -> None:
+    from locgui.io.bundle import bundle_lock
+
+    with bundle_lock(Path(path)):
+        held.set()  # type: ignore[attr-defined]
+        release.wait(30)  # type: ignore[attr-defined]
+
+
+def test_a_bundle_in_use_names_the_process_holding_it(
+    small_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing as mp
+
+    from locgui.io import bundle as bundle_mod
+
+    ctx = mp.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_hold_lock, args=(str(small_bundle), held, release))
+    proc.start()
+    try:
+        assert held.wait(30)
+        monkeypatch.setattr(bundle_mod, "LOCK_TIMEOUT_S", 0.3)
+        bundle = bundle_mod.open_bundle(small_bundle)
+        with pytest.raises(BundleError, match=f"in use by PID {proc.pid}"):
+            bundle.add_checkpoint("scr", {"w.bin": b"x"}, {}, {})
+    finally:
+        release.set()
+        proc.join(30)
+    bundle.add_checkpoint("scr", {"w.bin": b"x"}, {}, {})  # free again

@@ -137,10 +137,67 @@ def check_disjoint(out: Path, sources: Iterable[Path | None]) -> None:
 
 
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    """Write JSON to ``path`` through a uniquely named temporary file and an atomic rename
+    (readers see the old file or the new one, whoever else writes beside it)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+LOCK_TIMEOUT_S = 5.0
+"""How long a bundle write waits for another process's write before giving up."""
+
+
+def lock_path(bundle: Path) -> Path:
+    """The lock file of the bundle at ``bundle``: beside it, so it outlives a replace."""
+    bundle = Path(bundle).absolute().resolve()
+    return bundle.parent / f".{bundle.name}.lock"
+
+
+@contextmanager
+def bundle_lock(bundle: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the single-writer lock of ``bundle`` (re-entrant within a thread).
+
+    Raises:
+        BundleError: another process holds it for longer than ``timeout`` seconds
+            (default ``LOCK_TIMEOUT_S``); the message names that process.
+    """
+    from filelock import FileLock, Timeout
+
+    path = lock_path(bundle)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    owner = path.with_name(path.name + ".pid")
+    lock = FileLock(path, is_singleton=True)
+    wait = LOCK_TIMEOUT_S if timeout is None else timeout
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        try:
+            who = f"PID {int(owner.read_text().split()[0])}"
+        except (OSError, ValueError, IndexError):
+            who = "another process"
+        raise BundleError(
+            f"{Path(bundle)}: map bundle in use by {who} (waited {wait:g} s); "
+            "try again when it has finished"
+        ) from None
+    outermost = lock.lock_counter == 1
+    try:
+        if outermost:
+            owner.write_text(f"{os.getpid()}\n")
+        yield
+    finally:
+        if outermost:
+            owner.unlink(missing_ok=True)
+        lock.release()
 
 
 def write_features(folder: Path, features: Mapping[int, FeatureSet]) -> None:
@@ -196,9 +253,9 @@ def write_bundle(
     feature_type = str(feature_info["type"])
     caps = {f"features:{feature_type}"}
     out = Path(out).absolute()
-    if overwrite:
-        check_replaceable(out)
-    with staging_dir(out, overwrite=overwrite) as tmp:
+    with bundle_lock(out), staging_dir(out, overwrite=overwrite) as tmp:
+        if overwrite:
+            check_replaceable(out)
         write_colmap(scene, tmp / "model", binary=True)
         write_features(tmp / "features", features)
         if len(scene.points):
@@ -488,28 +545,31 @@ class MapBundle:
             raise BundleError(f"invalid checkpoint name {name!r}")
         items = files.items() if isinstance(files, Mapping) else ((Path(p).name, p) for p in files)
         target = self.path / "checkpoints" / name
-        check_no_symlinks(self.path)
-        with staging_dir(target, overwrite=True) as tmp:
-            for fname, src in items:
-                if not isinstance(src, bytes | str | Path):
-                    raise BundleError(f"checkpoint {name}: {fname} must be bytes or a file path")
-                if isinstance(src, bytes):
-                    (tmp / fname).write_bytes(src)
-                else:
-                    shutil.copy2(src, tmp / fname)
-            (tmp / "config.json").write_text(json.dumps(dict(config), indent=2) + "\n")
-            (tmp / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
-        caps = set(capabilities) if capabilities is not None else {name}
-        check_no_symlinks(self.path)
-        manifest = read_manifest(self.path)  # re-read: another writer may have added one
-        manifest.setdefault("checkpoints", {})[name] = {
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "capabilities": sorted(caps),
-            "config": dict(config),
-            "metrics": dict(metrics),
-        }
-        manifest["capabilities"] = sorted(set(manifest.get("capabilities", [])) | caps)
-        write_json_atomic(self.path / MANIFEST, manifest)
+        with bundle_lock(self.path):  # one writer: no lost manifest update
+            check_no_symlinks(self.path)
+            with staging_dir(target, overwrite=True) as tmp:
+                for fname, src in items:
+                    if not isinstance(src, bytes | str | Path):
+                        raise BundleError(
+                            f"checkpoint {name}: {fname} must be bytes or a file path"
+                        )
+                    if isinstance(src, bytes):
+                        (tmp / fname).write_bytes(src)
+                    else:
+                        shutil.copy2(src, tmp / fname)
+                (tmp / "config.json").write_text(json.dumps(dict(config), indent=2) + "\n")
+                (tmp / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
+            caps = set(capabilities) if capabilities is not None else {name}
+            check_no_symlinks(self.path)
+            manifest = read_manifest(self.path)  # re-read: another writer may have added one
+            manifest.setdefault("checkpoints", {})[name] = {
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "capabilities": sorted(caps),
+                "config": dict(config),
+                "metrics": dict(metrics),
+            }
+            manifest["capabilities"] = sorted(set(manifest.get("capabilities", [])) | caps)
+            write_json_atomic(self.path / MANIFEST, manifest)
         self.manifest = manifest
         self.capabilities = set(manifest["capabilities"])
         return target
