@@ -198,6 +198,7 @@ def test_a_bundle_in_use_names_the_process_holding_it(
     import multiprocessing as mp
 
     from locgui.io import bundle as bundle_mod
+    from locgui.io import bundle_safety
 
     ctx = mp.get_context("spawn")
     held, release = ctx.Event(), ctx.Event()
@@ -205,7 +206,7 @@ def test_a_bundle_in_use_names_the_process_holding_it(
     proc.start()
     try:
         assert held.wait(30)
-        monkeypatch.setattr(bundle_mod, "LOCK_TIMEOUT_S", 0.3)
+        monkeypatch.setattr(bundle_safety, "LOCK_TIMEOUT_S", 0.3)
         bundle = bundle_mod.open_bundle(small_bundle)
         with pytest.raises(BundleError, match=f"in use by PID {proc.pid}"):
             bundle.add_checkpoint("scr", {"w.bin": b"x"}, {}, {})
@@ -213,3 +214,76 @@ def test_a_bundle_in_use_names_the_process_holding_it(
         release.set()
         proc.join(30)
     bundle.add_checkpoint("scr", {"w.bin": b"x"}, {}, {})  # free again
+
+
+# ------------------------------------------------------------------ recovery after a crash
+def _crash_between_renames(path: str, checkpoint: str | None) -> None:
+    """Replace the bundle (or one checkpoint) and die like ``kill -9`` between the renames."""
+    import os
+
+    from locgui.io import bundle as bundle_mod
+    from tests.test_engine_bundle import _write
+
+    real = os.replace
+
+    def replace(src: object, dst: object) -> None:
+        if ".partial-" in Path(str(src)).name:  # the new copy's rename, the old one moved away
+            os._exit(9)
+        real(src, dst)  # type: ignore[arg-type]
+
+    os.replace = replace  # type: ignore[assignment]  # this child process only
+    if checkpoint:
+        bundle_mod.open_bundle(path).add_checkpoint(checkpoint, {"w.bin": b"new"}, {}, {})
+    else:
+        _write(Path(path).parent, Path(path).name, overwrite=True)
+
+
+def _run_and_die(*args: object) -> int:
+    import multiprocessing as mp
+
+    proc = mp.get_context("spawn").Process(target=_crash_between_renames, args=args)
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 9
+    assert proc.pid is not None
+    return proc.pid
+
+
+def _hidden_dirs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.is_dir())
+
+
+def test_open_restores_a_bundle_left_mid_replace(small_bundle: Path) -> None:
+    from locgui.io.bundle import open_bundle
+
+    before = _files(small_bundle)
+    _run_and_die(str(small_bundle), None)
+    assert not small_bundle.exists() and _hidden_dirs(small_bundle.parent)  # the crash's state
+    bundle = open_bundle(small_bundle)
+    assert bundle.manifest["stats"]["points"] == 20 and _files(small_bundle) == before
+    assert _hidden_dirs(small_bundle.parent) == [], "stale .old/.partial folders are cleaned"
+
+
+def test_open_restores_a_checkpoint_left_mid_replace(small_bundle: Path) -> None:
+    from locgui.io.bundle import open_bundle
+
+    open_bundle(small_bundle).add_checkpoint("scr", {"w.bin": b"old"}, {}, {})
+    _run_and_die(str(small_bundle), "scr")
+    checkpoints = small_bundle / "checkpoints"
+    assert not (checkpoints / "scr").exists()
+    folder = open_bundle(small_bundle).checkpoint_dir("scr")
+    assert (folder / "w.bin").read_bytes() == b"old"
+    assert _hidden_dirs(checkpoints) == []
+
+
+def test_only_partials_of_dead_processes_are_removed(small_bundle: Path) -> None:
+    import os
+
+    from locgui.io.bundle import open_bundle
+
+    dead = _run_and_die(str(small_bundle / "missing"), None)  # any process that has exited
+    parent = small_bundle.parent
+    (parent / f".{small_bundle.name}.partial-{dead}-abc").mkdir()
+    (parent / f".{small_bundle.name}.partial-{os.getpid()}-def").mkdir()  # live: in progress
+    open_bundle(small_bundle)
+    assert _hidden_dirs(parent) == [f".{small_bundle.name}.partial-{os.getpid()}-def"]

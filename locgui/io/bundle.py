@@ -25,11 +25,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
 import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +36,13 @@ import numpy as np
 import locgui
 from locgui.core.errors import BundleError, LocguiError
 from locgui.core.scene import DepthInfo, SceneMap
+from locgui.io.bundle_safety import (
+    bundle_lock,
+    check_no_symlinks,
+    recover_bundle,
+    staging_dir,
+    write_json_atomic,
+)
 from locgui.runtime.resources import ResourceCache
 
 log = logging.getLogger(__name__)
@@ -74,32 +78,6 @@ class FeatureSet(Protocol):
 
 
 # ---------------------------------------------------------------------------------- writing
-@contextmanager
-def staging_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty hidden folder beside ``target``; on success it replaces ``target``.
-
-    On any exception (including KeyboardInterrupt and ``Cancelled``) the staging folder is
-    removed and ``target`` is left as it was.
-    """
-    target = Path(target).absolute()
-    if target.exists() and not overwrite:
-        raise BundleError(f"{target} already exists (pass overwrite to replace it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, trash / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def check_replaceable(target: Path) -> None:
     """Raise BundleError unless ``target`` is absent, an empty folder or a locgui map bundle.
 
@@ -120,84 +98,6 @@ def check_replaceable(target: Path) -> None:
             f"{target} is not a locgui map bundle (no {MANIFEST} of format {FORMAT!r}); "
             "refusing to replace it: choose another --out or remove it yourself"
         )
-
-
-def check_disjoint(out: Path, sources: Iterable[Path | None]) -> None:
-    """Raise BundleError if ``out`` is, contains or lies inside one of ``sources``."""
-    out = Path(out).absolute().resolve()
-    for src in sources:
-        if src is None:
-            continue
-        src = Path(src).absolute().resolve()
-        if out == src or out.is_relative_to(src) or src.is_relative_to(out):
-            raise BundleError(
-                f"--out {out} overlaps the source {src} (the same folder, inside it or "
-                "holding it); write the map bundle somewhere else"
-            )
-
-
-def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` through a uniquely named temporary file and an atomic rename
-    (readers see the old file or the new one, whoever else writes beside it)."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-LOCK_TIMEOUT_S = 5.0
-"""How long a bundle write waits for another process's write before giving up."""
-
-
-def lock_path(bundle: Path) -> Path:
-    """The lock file of the bundle at ``bundle``: beside it, so it outlives a replace."""
-    bundle = Path(bundle).absolute().resolve()
-    return bundle.parent / f".{bundle.name}.lock"
-
-
-@contextmanager
-def bundle_lock(bundle: Path, timeout: float | None = None) -> Iterator[None]:
-    """Hold the single-writer lock of ``bundle`` (re-entrant within a thread).
-
-    Raises:
-        BundleError: another process holds it for longer than ``timeout`` seconds
-            (default ``LOCK_TIMEOUT_S``); the message names that process.
-    """
-    from filelock import FileLock, Timeout
-
-    path = lock_path(bundle)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    owner = path.with_name(path.name + ".pid")
-    lock = FileLock(path, is_singleton=True)
-    wait = LOCK_TIMEOUT_S if timeout is None else timeout
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout:
-        try:
-            who = f"PID {int(owner.read_text().split()[0])}"
-        except (OSError, ValueError, IndexError):
-            who = "another process"
-        raise BundleError(
-            f"{Path(bundle)}: map bundle in use by {who} (waited {wait:g} s); "
-            "try again when it has finished"
-        ) from None
-    outermost = lock.lock_counter == 1
-    try:
-        if outermost:
-            owner.write_text(f"{os.getpid()}\n")
-        yield
-    finally:
-        if outermost:
-            owner.unlink(missing_ok=True)
-        lock.release()
 
 
 def write_features(folder: Path, features: Mapping[int, FeatureSet]) -> None:
@@ -321,34 +221,6 @@ def _depth_manifest(scene: SceneMap) -> dict[str, Any]:
     return {"files": files}
 
 
-# Folders locgui writes into (or reads whole): every entry below them is checked for links.
-_CHECKED_DIRS = ("checkpoints", ".train", "model", "features", "points")
-
-
-def check_no_symlinks(path: Path) -> None:
-    """Raise BundleError if anything inside the bundle at ``path`` is a symbolic link.
-
-    A link (``checkpoints`` -> another folder) would make training write, and replace
-    folders, outside the bundle. The bundle folder itself may be a link; every top-level
-    entry and everything below the folders locgui writes into must not be. ``images/`` is
-    checked at the top only (it is read, never written, and may be large).
-    """
-    path = Path(path)
-    if not path.is_dir():
-        return
-    todo = [path]
-    while todo:
-        folder = todo.pop()
-        for entry in folder.iterdir():
-            if entry.is_symlink():
-                raise BundleError(
-                    f"{entry}: symbolic link inside a map bundle; locgui does not follow links "
-                    "in a bundle (put the real file or folder there)"
-                )
-            if entry.is_dir() and (folder != path or entry.name in _CHECKED_DIRS):
-                todo.append(entry)
-
-
 # ---------------------------------------------------------------------------------- reading
 def read_manifest(path: Path) -> dict[str, Any]:
     """The validated manifest of the bundle at ``path`` (raises BundleError)."""
@@ -401,6 +273,7 @@ class MapBundle:
 
     def __init__(self, path: Path, feature_type: str | None = None) -> None:
         self.path = Path(path).absolute()
+        recover_bundle(self.path)  # a replace a crash left half done
         check_no_symlinks(self.path)
         self.manifest = read_manifest(self.path)
         self.feature_type = str(self.manifest["features"]["type"])

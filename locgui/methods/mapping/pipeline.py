@@ -69,7 +69,8 @@ def build_map(
     no bundle behind. Raises SceneFormatError / ImageDecodeError for bad sources, MethodError
     when nothing can be reconstructed, BundleError when ``out`` exists and not ``overwrite``.
     """
-    from locgui.io.bundle import check_disjoint, check_replaceable, write_bundle
+    from locgui.io.bundle import check_replaceable, write_bundle
+    from locgui.io.bundle_safety import check_disjoint
     from locgui.methods.features import get_extractor, get_matcher
 
     cfg = config or MapBuildConfig()
