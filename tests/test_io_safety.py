@@ -287,3 +287,15 @@ def test_only_partials_of_dead_processes_are_removed(small_bundle: Path) -> None
     (parent / f".{small_bundle.name}.partial-{os.getpid()}-def").mkdir()  # live: in progress
     open_bundle(small_bundle)
     assert _hidden_dirs(parent) == [f".{small_bundle.name}.partial-{os.getpid()}-def"]
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("a.png", True), ("./seq/a.png", True), ("seq/../a.png", True), (".", False), ("", False),
+     ("..", False), ("../a.png", False), ("seq/../../a.png", False), ("/a.png", False),
+     ("..\\a.png", False), ("C:/a.png", False), ("a\x00.png", False)],
+)  # fmt: skip
+def test_is_confined(name: str, ok: bool) -> None:
+    from locgui.io.paths import is_confined
+
+    assert is_confined(name) is ok

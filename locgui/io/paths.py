@@ -24,7 +24,7 @@ def is_confined(name: str) -> bool:
     if posixpath.isabs(name) or ntpath.isabs(name) or ntpath.splitdrive(name)[0]:
         return False
     parts = posixpath.normpath(name.replace("\\", "/")).split("/")
-    return parts[0] != ".."
+    return parts[0] not in ("..", ".")  # "." alone names the folder itself, not a file
 
 
 def confined(root: Path, name: str, where: str = "") -> Path:
