@@ -299,3 +299,36 @@ def test_is_confined(name: str, ok: bool) -> None:
     from locgui.io.paths import is_confined
 
     assert is_confined(name) is ok
+
+
+def test_a_bundle_that_cannot_be_put_back_is_reported(
+    small_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from locgui.io.bundle import open_bundle
+
+    _run_and_die(str(small_bundle), None)
+
+    def read_only(src: object, dst: object) -> None:
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(BundleError, match=r"interrupted.*\.small\.locmap\.old-"):
+        open_bundle(small_bundle)
+
+
+def test_a_read_only_bundle_with_leftovers_still_opens(
+    small_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from locgui.io import bundle_safety
+    from locgui.io.bundle import open_bundle
+
+    dead = _run_and_die(str(small_bundle / "missing"), None)
+    (small_bundle.parent / f".{small_bundle.name}.partial-{dead}-abc").mkdir()
+
+    def no_lock(path: Path, timeout: float | None = None) -> None:
+        raise PermissionError(13, "Read-only file system")  # the lock file cannot be made
+
+    monkeypatch.setattr(bundle_safety, "bundle_lock", no_lock)
+    assert open_bundle(small_bundle).manifest["stats"]["points"] == 20

@@ -100,7 +100,14 @@ def recover(target: Path) -> None:
         ]
         if olds:
             newest = max(olds, key=lambda p: p.stat().st_mtime)
-            os.replace(newest, target)
+            try:
+                os.replace(newest, target)
+            except OSError as exc:
+                raise BundleError(
+                    f"{target}: a replace was interrupted and the previous copy in "
+                    f"{newest.parent} could not be put back ({exc}); move {newest} to "
+                    f"{target} by hand"
+                ) from exc
             log.warning("%s: restored from %s (a replace was interrupted)", target, newest.parent)
     for _, folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
@@ -116,10 +123,18 @@ def recover_bundle(path: Path) -> None:
     checkpoints = path / "checkpoints"
     if path.name not in _leftovers(path.parent) and not _leftovers(checkpoints):
         return
-    with bundle_lock(path):
-        recover(path)
-        for name in _leftovers(checkpoints):
-            recover(checkpoints / name)
+    try:
+        with bundle_lock(path):
+            recover(path)
+            for name in _leftovers(checkpoints):
+                recover(checkpoints / name)
+    except OSError as exc:  # e.g. a read-only copy: the lock file cannot be made
+        if not path.exists():
+            raise BundleError(
+                f"{path}: a write was interrupted and could not be recovered ({exc}); the "
+                f"previous copy is in a hidden .{path.name}.old-* folder beside it"
+            ) from exc
+        log.warning("%s: leftovers of an interrupted write not cleaned (%s)", path, exc)
 
 
 def check_disjoint(out: Path, sources: Iterable[Path | None]) -> None:
