@@ -17,9 +17,15 @@ from locgui.io import open_scene
 from locgui.io.synth import generate
 
 
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("safety") / "ds", seed=0, preset="tiny")
+
+
 @pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    return generate(tmp_path / "ds", seed=0, preset="tiny")
+def dataset(pristine: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the tiny scene that a test may damage."""
+    return Path(shutil.copytree(pristine, tmp_path / "ds"))
 
 
 def _files(folder: Path) -> set[str]:
@@ -332,3 +338,12 @@ def test_a_read_only_bundle_with_leftovers_still_opens(
 
     monkeypatch.setattr(bundle_safety, "bundle_lock", no_lock)
     assert open_bundle(small_bundle).manifest["stats"]["points"] == 20
+
+
+@pytest.mark.parametrize("fname", ["../escape.bin", "sub/../../escape.bin", "/tmp/escape.bin"])
+def test_checkpoint_file_names_stay_in_the_checkpoint(small_bundle: Path, fname: str) -> None:
+    from locgui.io.bundle import open_bundle
+
+    with pytest.raises(BundleError, match="file name"):
+        open_bundle(small_bundle).add_checkpoint("scr", {fname: b"x"}, {}, {})
+    assert not list(small_bundle.parent.rglob("escape.bin"))

@@ -422,6 +422,8 @@ class MapBundle:
             check_no_symlinks(self.path)
             with staging_dir(target, overwrite=True) as tmp:
                 for fname, src in items:
+                    if Path(fname).name != fname or fname in ("", ".", ".."):
+                        raise BundleError(f"checkpoint {name}: bad file name {fname!r}")
                     if not isinstance(src, bytes | str | Path):
                         raise BundleError(
                             f"checkpoint {name}: {fname} must be bytes or a file path"
