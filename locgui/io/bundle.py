@@ -25,11 +25,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
 import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +36,13 @@ import numpy as np
 import locgui
 from locgui.core.errors import BundleError, LocguiError
 from locgui.core.scene import DepthInfo, SceneMap
+from locgui.io.bundle_safety import (
+    bundle_lock,
+    check_no_symlinks,
+    recover_bundle,
+    staging_dir,
+    write_json_atomic,
+)
 from locgui.runtime.resources import ResourceCache
 
 log = logging.getLogger(__name__)
@@ -74,37 +78,26 @@ class FeatureSet(Protocol):
 
 
 # ---------------------------------------------------------------------------------- writing
-@contextmanager
-def staging_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty hidden folder beside ``target``; on success it replaces ``target``.
+def check_replaceable(target: Path) -> None:
+    """Raise BundleError unless ``target`` is absent, an empty folder or a locgui map bundle.
 
-    On any exception (including KeyboardInterrupt and ``Cancelled``) the staging folder is
-    removed and ``target`` is left as it was.
+    ``overwrite`` replaces map bundles only: a folder of anything else (a dataset, photos) is
+    never deleted on the way to writing a map.
     """
-    target = Path(target).absolute()
-    if target.exists() and not overwrite:
-        raise BundleError(f"{target} already exists (pass overwrite to replace it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    target = Path(target)
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
+        return
     try:
-        yield tmp
-        if target.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, trash / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+        data = json.loads((target / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if target.is_symlink() or not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BundleError(
+            f"{target} is not a locgui map bundle (no {MANIFEST} of format {FORMAT!r}); "
+            "refusing to replace it: choose another --out or remove it yourself"
+        )
 
 
 def write_features(folder: Path, features: Mapping[int, FeatureSet]) -> None:
@@ -160,7 +153,9 @@ def write_bundle(
     feature_type = str(feature_info["type"])
     caps = {f"features:{feature_type}"}
     out = Path(out).absolute()
-    with staging_dir(out, overwrite=overwrite) as tmp:
+    with bundle_lock(out), staging_dir(out, overwrite=overwrite) as tmp:
+        if overwrite:
+            check_replaceable(out)
         write_colmap(scene, tmp / "model", binary=True)
         write_features(tmp / "features", features)
         if len(scene.points):
@@ -208,10 +203,12 @@ def _place_images(scene: SceneMap, folder: Path, copy: bool) -> dict[str, Any]:
     src = Path(scene.image_dir).absolute()
     if not copy:
         return {"dir": str(src), "copied": False}
+    from locgui.io.paths import confined
+
     for im in scene.images.values():
-        dst = folder / "images" / im.name
+        dst = confined(folder / "images", im.name, f"{src}: image")
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / im.name, dst)
+        shutil.copy2(confined(src, im.name, f"{src}: image"), dst)
     return {"dir": "images", "copied": True, "original_dir": str(src)}
 
 
@@ -276,6 +273,8 @@ class MapBundle:
 
     def __init__(self, path: Path, feature_type: str | None = None) -> None:
         self.path = Path(path).absolute()
+        recover_bundle(self.path)  # a replace a crash left half done
+        check_no_symlinks(self.path)
         self.manifest = read_manifest(self.path)
         self.feature_type = str(self.manifest["features"]["type"])
         if feature_type is not None and feature_type != self.feature_type:
@@ -419,26 +418,33 @@ class MapBundle:
             raise BundleError(f"invalid checkpoint name {name!r}")
         items = files.items() if isinstance(files, Mapping) else ((Path(p).name, p) for p in files)
         target = self.path / "checkpoints" / name
-        with staging_dir(target, overwrite=True) as tmp:
-            for fname, src in items:
-                if not isinstance(src, bytes | str | Path):
-                    raise BundleError(f"checkpoint {name}: {fname} must be bytes or a file path")
-                if isinstance(src, bytes):
-                    (tmp / fname).write_bytes(src)
-                else:
-                    shutil.copy2(src, tmp / fname)
-            (tmp / "config.json").write_text(json.dumps(dict(config), indent=2) + "\n")
-            (tmp / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
-        caps = set(capabilities) if capabilities is not None else {name}
-        manifest = read_manifest(self.path)  # re-read: another writer may have added one
-        manifest.setdefault("checkpoints", {})[name] = {
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "capabilities": sorted(caps),
-            "config": dict(config),
-            "metrics": dict(metrics),
-        }
-        manifest["capabilities"] = sorted(set(manifest.get("capabilities", [])) | caps)
-        write_json_atomic(self.path / MANIFEST, manifest)
+        with bundle_lock(self.path):  # one writer: no lost manifest update
+            check_no_symlinks(self.path)
+            with staging_dir(target, overwrite=True) as tmp:
+                for fname, src in items:
+                    if Path(fname).name != fname or fname in ("", ".", ".."):
+                        raise BundleError(f"checkpoint {name}: bad file name {fname!r}")
+                    if not isinstance(src, bytes | str | Path):
+                        raise BundleError(
+                            f"checkpoint {name}: {fname} must be bytes or a file path"
+                        )
+                    if isinstance(src, bytes):
+                        (tmp / fname).write_bytes(src)
+                    else:
+                        shutil.copy2(src, tmp / fname)
+                (tmp / "config.json").write_text(json.dumps(dict(config), indent=2) + "\n")
+                (tmp / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
+            caps = set(capabilities) if capabilities is not None else {name}
+            check_no_symlinks(self.path)
+            manifest = read_manifest(self.path)  # re-read: another writer may have added one
+            manifest.setdefault("checkpoints", {})[name] = {
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "capabilities": sorted(caps),
+                "config": dict(config),
+                "metrics": dict(metrics),
+            }
+            manifest["capabilities"] = sorted(set(manifest.get("capabilities", [])) | caps)
+            write_json_atomic(self.path / MANIFEST, manifest)
         self.manifest = manifest
         self.capabilities = set(manifest["capabilities"])
         return target

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from locgui.core.errors import SceneFormatError
 from locgui.core.scene import SceneMap
+from locgui.io.paths import check_names
 
 log = logging.getLogger(__name__)
 
@@ -83,4 +84,6 @@ def open_scene(path: str | Path) -> SceneMap:
         known = ", ".join(f.name for f in FORMATS)
         raise SceneFormatError(f"{path}: not a recognized scene (looked for: {known})")
     log.debug("opening %s as %s", path, fmt.name)
-    return fmt.read(path)
+    scene = fmt.read(path)
+    check_names(scene.image_dir, (im.name for im in scene.images.values()), str(path))
+    return scene

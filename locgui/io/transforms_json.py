@@ -25,6 +25,7 @@ from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.scene import SceneImage, SceneMap
 from locgui.io.conventions import cam_from_world_to_opengl_c2w, opengl_c2w_to_cam_from_world
+from locgui.io.paths import confined
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ def read_transforms(path: str | Path) -> SceneMap:
         key = (camera.model, camera.width, camera.height, *camera.params)
         camera = cameras.setdefault(key, camera)
         pose = opengl_c2w_to_cam_from_world(_pose(json_path, index, frame))
+        confined(folder, frame["file_path"], f"{json_path}: {where}file_path")
         name, exists = _resolve_image(folder, frame["file_path"])
         if not exists:
             scene.missing_images.append(name)

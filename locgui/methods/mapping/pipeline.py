@@ -69,18 +69,24 @@ def build_map(
     no bundle behind. Raises SceneFormatError / ImageDecodeError for bad sources, MethodError
     when nothing can be reconstructed, BundleError when ``out`` exists and not ``overwrite``.
     """
-    from locgui.io.bundle import write_bundle
+    from locgui.io.bundle import check_replaceable, write_bundle
+    from locgui.io.bundle_safety import check_disjoint
     from locgui.methods.features import get_extractor, get_matcher
 
     cfg = config or MapBuildConfig()
     ctx = ctx or RunContext()
     out = Path(out)
+    if not isinstance(source, SceneMap):
+        check_disjoint(out, [Path(source)])
     if out.exists() and not overwrite:
         from locgui.core.errors import BundleError
 
         raise BundleError(f"{out} already exists (use --overwrite to replace it)")
+    if overwrite:
+        check_replaceable(out)
     with ctx.stage("load"):
         scene = source if isinstance(source, SceneMap) else load_source(Path(source))
+        check_disjoint(out, _source_folders(scene))
         inp = select_images(scene, cfg.holdout, cfg.sfm)
     scene = inp.scene
     device = resolve_device(cfg.device)
@@ -163,6 +169,12 @@ def _reconstruct(
                 )  # fmt: skip
     log.info("mapped %d images, %d points", len(mapped.images), len(mapped.points))
     return mapped, kept
+
+
+def _source_folders(scene: SceneMap) -> list[Path | None]:
+    """Folders the build reads from: the map must not replace or sit inside any of them."""
+    depth_dirs = {Path(im.depth.path).parent for im in scene.images.values() if im.depth}
+    return [scene.source_path, scene.image_dir, *sorted(depth_dirs)]
 
 
 def _scale(scene: SceneMap, image_id: int, cfg: MapBuildConfig) -> float:
