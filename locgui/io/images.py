@@ -12,6 +12,15 @@ import numpy as np
 
 from locgui.core.errors import ImageDecodeError
 from locgui.core.scene import DepthInfo
+from locgui.io.image_header import (
+    DEFAULT_MAX_PIXELS,
+    check_pixels,
+    header_size,
+    limit_opencv,
+    max_pixels,
+)
+
+__all__ = ["DEFAULT_MAX_PIXELS", "check_pixels", "max_pixels"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -29,9 +38,16 @@ def _decode(path: Path, flags: int) -> np.ndarray:
         buffer = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise ImageDecodeError(f"{path}: cannot read image file ({exc.strerror})") from exc
+    size = header_size(buffer[: 1 << 16].tobytes())
+    if size is None and buffer[:2].tobytes() == b"\xff\xd8":  # frame header after large EXIF
+        size = header_size(buffer.tobytes())
+    if size is not None:
+        check_pixels(path, *size)  # before decoding: a tiny file may claim gigapixels
+    limit_opencv()
     array = cv2.imdecode(buffer, flags) if buffer.size else None
     if array is None:
         raise ImageDecodeError(f"{path}: not a decodable image")
+    check_pixels(path, int(array.shape[1]), int(array.shape[0]))
     return array
 
 
@@ -45,7 +61,8 @@ def read_image(path: str | Path) -> np.ndarray:
     Returns:
         (H, W, 3) uint8 RGB.
     Raises:
-        ImageDecodeError: missing file or data that does not decode.
+        ImageDecodeError: missing file, data that does not decode, or more pixels than the
+            limit (``LOCGUI_MAX_PIXELS``, default 64 MP; checked from the header first).
     """
     import cv2
 
@@ -144,41 +161,12 @@ def write_depth(path: str | Path, depth: np.ndarray, scale: float = 1.0) -> Path
     return path
 
 
-def _png_size(head: bytes) -> tuple[int, int] | None:
-    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return None
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Walk JPEG marker segments to the frame header (SOFn) holding the size."""
-    if data[:2] != b"\xff\xd8":
-        return None
-    pos = 2
-    while pos + 9 < len(data):
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker in _JPEG_SOF:
-            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
-            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
-            return width, height
-        pos += 2 + length
-    return None
-
-
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) of an image file.
 
-    PNG and JPEG sizes come from their headers (no decoding, EXIF orientation ignored like
-    ``read_image``); other formats are decoded. Raises ImageDecodeError if neither works.
+    PNG, JPEG, BMP, TIFF, WebP and PNM sizes come from their headers (no decoding, EXIF
+    orientation ignored like ``read_image``); other formats are decoded. Raises
+    ImageDecodeError if neither works.
     """
     import cv2
 
@@ -187,11 +175,11 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise ImageDecodeError(f"{path}: image file not found")
     with path.open("rb") as f:
         head = f.read(1 << 16)
-    size = _png_size(head) or _jpeg_size(head)
+    size = header_size(head)
     if size is not None and size[0] > 0 and size[1] > 0:
         return size
     if head[:2] == b"\xff\xd8" and len(head) == 1 << 16:  # frame header beyond 64 KiB of EXIF
-        size = _jpeg_size(path.read_bytes())
+        size = header_size(path.read_bytes())
         if size is not None and size[0] > 0 and size[1] > 0:
             return size
     array = _decode(path, cv2.IMREAD_UNCHANGED)

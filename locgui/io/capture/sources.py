@@ -184,12 +184,19 @@ class VideoSource(FrameSource):
         self.nominal_rate = fps if np.isfinite(fps) and fps > 0 else None
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
+        try:
+            _check_frame_size(cap, self.path)
+        except CaptureError:
+            cap.release()
+            raise
         self._cap, self._index = cap, 0
 
     def read(self) -> Frame | None:
         if self._cap is None:
             raise CaptureError(f"{self.path}: read before open")
         ok, bgr = self._cap.read()
+        if ok and bgr is not None:
+            _check_frame(bgr, self.path)
         if not ok or bgr is None:
             if self.frame_count is not None and self._index < self.frame_count - 1:
                 raise CaptureError(
@@ -209,6 +216,30 @@ class VideoSource(FrameSource):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def _check_frame_size(cap: Any, name: object) -> None:
+    """Refuse a stream whose frames exceed the image pixel limit (``LOCGUI_MAX_PIXELS``)
+    before its first frame is decoded."""
+    import cv2
+
+    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    _check_pixels(name, width, height)
+
+
+def _check_frame(bgr: np.ndarray, name: object) -> None:
+    _check_pixels(name, int(bgr.shape[1]), int(bgr.shape[0]))
+
+
+def _check_pixels(name: object, width: int, height: int) -> None:
+    from locgui.core.errors import ImageDecodeError
+    from locgui.io.image_header import check_pixels
+
+    try:
+        check_pixels(name, width, height)
+    except ImageDecodeError as exc:
+        raise CaptureError(str(exc)) from exc
 
 
 def _natural_key(name: str) -> list[Any]:
@@ -328,6 +359,11 @@ class WebcamSource(FrameSource):
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         fps = float(cap.get(cv2.CAP_PROP_FPS))
         self.nominal_rate = fps if np.isfinite(fps) and fps > 0 else None
+        try:
+            _check_frame_size(cap, self.description)
+        except CaptureError:
+            cap.release()
+            raise
         self._cap, self._count, self._t0 = cap, 0, time.monotonic()
 
     def read(self) -> Frame | None:
@@ -336,6 +372,7 @@ class WebcamSource(FrameSource):
         for attempt in range(self.max_failures):
             ok, bgr = self._cap.read()
             if ok and bgr is not None and bgr.ndim == 3:
+                _check_frame(bgr, self.description)
                 i = self._count
                 self._count += 1
                 rgb = np.ascontiguousarray(bgr[:, :, ::-1])
