@@ -26,6 +26,8 @@ import datetime as _dt
 import json
 import logging
 import shutil
+import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -245,6 +247,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
             f"{mpath}: map bundle version {version!r} is not supported by locgui "
             f"{locgui.__version__} (it reads version {VERSION}); rebuild the map"
         )
+    features = manifest.get("features")
+    if not isinstance(features, dict) or not isinstance(features.get("type"), str):
+        raise BundleError(f"{mpath}: the manifest names no local feature type ('features')")
     return manifest
 
 
@@ -370,8 +375,20 @@ class MapBundle:
         path = self.path / "retrieval.npz"
         if "retrieval" not in self.capabilities or not path.is_file():
             raise BundleError(f"{self.path}: this map has no retrieval index; rebuild it")
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        try:
+            with path.open("rb") as fh:  # closed even when numpy's zip reading fails
+                z = np.load(fh, allow_pickle=False)
+                if not isinstance(z, np.lib.npyio.NpzFile):
+                    raise ValueError("not an .npz archive")
+                with z:
+                    return {k: z[k] for k in z.files}
+        except ValueError as exc:
+            reason = "it holds pickled objects" if "pickle" in str(exc) else str(exc)
+            raise BundleError(
+                f"{path}: corrupt retrieval index ({reason}); rebuild the map"
+            ) from exc
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise BundleError(f"{path}: corrupt retrieval index ({exc}); rebuild the map") from exc
 
     def point_descriptors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids (N,) int64, descriptors (N, D) float32) of the 3D points."""

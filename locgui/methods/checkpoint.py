@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -105,17 +106,41 @@ def check_fingerprint(
 def load_state(path: Path, device: Any) -> dict[str, Any]:
     """A state dict saved with torch.save, loaded safely (weights_only=True)."""
     import pickle
+    import warnings
 
     import torch
 
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MethodError(f"{path}: unreadable or unsafe weights file ({first})") from exc
+        with warnings.catch_warnings():  # torch warns about pickle protocols of crafted files
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise MethodError(
+            f"{path}: refused: not a plain weights file ({_unpickler_reason(exc)})"
+        ) from exc
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, IndexError) as exc:
+        raise MethodError(f"{path}: unreadable weights file ({_first_line(exc)})") from exc
     if not isinstance(state, dict):
         raise MethodError(f"{path}: unexpected content (not a state dict)")
     return state
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = _ANSI.sub("", str(exc)).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    """What torch's safe loader objected to, without its advice to load the file unsafely
+    (which we must not repeat: the file may be hostile)."""
+    text = _ANSI.sub("", str(exc))
+    _, marker, detail = text.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in detail.splitlines() if line.strip()] if marker else []
+    reason = lines[0].split(". Please")[0].rstrip(".") if lines else ""
+    return reason or "it holds Python objects beyond tensors"
 
 
 def file_id(path: Path) -> str:
