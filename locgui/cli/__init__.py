@@ -12,6 +12,7 @@ import logging
 import sys
 
 import locgui  # noqa: F401  (fixes the zlib/pycolmap import order before anything else)
+from locgui.cli.progress import end_progress_line, write_progress
 from locgui.core.errors import Cancelled, LocguiError
 
 # name -> (module, one-line help). Nested commands use "group name". ``train NAME`` commands
@@ -106,15 +107,19 @@ def main(argv: list[str] | None = None) -> int:
             parser.parse_args([args.command, "--help"])
         module = "locgui.cli.gui"
         args = parser.parse_args(["gui"])
+    write_progress("", open_line=False)  # no line is open before this command
     try:
         return int(importlib.import_module(module).run(args) or 0)
     except Cancelled:
+        end_progress_line()
         print("cancelled", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
+        end_progress_line()
         print("interrupted", file=sys.stderr)
         return 130
     except LocguiError as exc:
+        end_progress_line()
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -7,6 +7,8 @@ import json
 import sys
 import time
 
+from locgui.cli.progress import end_progress_line, write_progress
+
 
 class ProgressPrinter:
     """A RunContext ``on_progress`` callback that rewrites one stderr line per stage."""
@@ -21,11 +23,10 @@ class ProgressPrinter:
         if stage == self._stage and now - self._last < self.interval_s and fraction < 1.0:
             return
         if stage != self._stage and self._stage:
-            sys.stderr.write("\n")
+            end_progress_line()
         self._stage, self._last = stage, now
         pct = f"{100 * fraction:5.1f}%" if fraction >= 0 else "   ..."
-        sys.stderr.write(f"\r{stage:>12} {pct} {message[:60]:<60}")
-        sys.stderr.flush()
+        write_progress(f"\r{stage:>12} {pct} {message[:60]:<60}", open_line=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from locgui.cli.progress import end_progress_line, write_progress
 from locgui.core.errors import Cancelled, LocguiError
 
 
@@ -122,7 +123,8 @@ class Printer:
             return
         self.last = now
         pct = f"{100 * fraction:5.1f}%" if fraction >= 0 else "     "
-        print(f"[{now - self.start:7.1f}s] {stage} {pct} {message}", file=sys.stderr, flush=True)
+        end_progress_line()
+        write_progress(f"[{now - self.start:7.1f}s] {stage} {pct} {message}\n", open_line=False)
 
 
 def print_summary(trainer: Any, metrics: dict[str, Any], as_json: bool) -> None:

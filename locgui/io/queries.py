@@ -99,13 +99,17 @@ def unique_name(name: str, taken: set[str]) -> str:
 
 # ------------------------------------------------------------------------------- lists
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders replaced by the image files they contain (sorted)."""
+    """Files as given; folders replaced by the image files they contain (sorted). Raises
+    SceneFormatError for a folder without images."""
     from locgui.io.images import IMAGE_SUFFIXES
 
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            if not images:
+                raise SceneFormatError(f"no images in {p}")
+            out += images
         else:
             out.append(p)
     return out
@@ -153,6 +157,9 @@ def refs_for_eval(bundle: Any, spec: str) -> tuple[list[QueryRef], SceneMap]:
     if path and Path(path).exists():
         scene = open_scene(Path(path))
         return _named_split_refs(scene, split), scene
+    named = path or spec
+    if any(sep in named for sep in ("/", "\\")) or named.startswith("."):
+        raise SceneFormatError(f"--queries {spec}: {named} does not exist")
     source = bundle.manifest.get("source", {})
     if not source.get("path"):
         raise SceneFormatError(f"--queries {spec}: not a path, and the map names no source scene")

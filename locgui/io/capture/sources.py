@@ -185,6 +185,8 @@ class VideoSource(FrameSource):
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         try:
+            if int(cap.get(cv2.CAP_PROP_FOURCC)) == _ANSI_TEXT:
+                raise CaptureError(f"{self.path}: cannot open it as a video (it is a text file)")
             _check_frame_size(cap, self.path)
         except CaptureError:
             cap.release()
@@ -216,6 +218,9 @@ class VideoSource(FrameSource):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+_ANSI_TEXT = int.from_bytes(b"ansi", "little")  # FFmpeg's "tty" reader draws text files
 
 
 def _check_frame_size(cap: Any, name: object) -> None:
