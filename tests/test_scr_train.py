@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from locgui.core.errors import Cancelled, MethodError
+from locgui.core.errors import BundleError, Cancelled, MethodError
 from locgui.core.pose import Rigid3
 from locgui.io.bundle import MapBundle, open_bundle
 from locgui.methods.scr.checkpoint import load_checkpoint, scene_fingerprint
@@ -97,8 +97,9 @@ def test_cancel_keeps_the_last_step_and_resume_finishes(
     ctx = RunContext(on_progress=on_progress, cancel_event=cancel)
     with pytest.raises(Cancelled):
         train_scr(bundle_dir, QUICK, ctx, device="cpu")
-    folder = open_bundle(bundle_dir).checkpoint_dir("scr")
-    m = _metrics(folder)
+    with pytest.raises(BundleError):  # no complete checkpoint yet
+        open_bundle(bundle_dir).checkpoint_dir("scr")
+    m = _metrics(bundle_dir / ".train" / "scr")  # the unfinished run, under its own name
     assert not m["completed"] and m["step"] == 2 * QUICK.log_every < m["total_steps"]
     total = m["total_steps"]
     done = train_scr(bundle_dir, None, RunContext(), device="cpu", resume=True)

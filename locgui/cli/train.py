@@ -84,19 +84,37 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     ctx = RunContext(on_progress=Printer(quiet=args.json), device=args.device)
     previous = signal.signal(signal.SIGINT, cancel_handler(ctx))
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     try:
         metrics = trainer.run(source, config, ctx, out=args.out, device=args.device,
                               resume=args.resume)  # fmt: skip
     except Cancelled:
-        note = " (--resume continues from the last stored step)" if trainer.resumable else ""
-        print(f"\n{trainer.name} training cancelled{note}", file=sys.stderr)
+        note = ""
+        if trainer.resumable:
+            stored = stored_since(work_folder(source, args.out, trainer.name), started_at)
+            note = " (its last step is stored: --resume continues it)" if stored else ""
+            note = note or " (before any step: nothing was stored)"
+        end_progress_line()
+        print(f"{trainer.name} training cancelled{note}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
     metrics["total_seconds"] = round(time.perf_counter() - start, 2)
     print_summary(trainer, metrics, args.json)
     return 0
+
+
+def work_folder(source: Any, out: str | None, name: str) -> Path | None:
+    """Where trainer ``name`` keeps its unfinished run (``locgui.methods.checkpoint.work_dir``)."""
+    base = getattr(source, "path", None) or out
+    return Path(base) / ".train" / name if base is not None else None
+
+
+def stored_since(folder: Path | None, since: float) -> bool:
+    """Whether a file under ``folder`` was written at or after ``since`` (epoch seconds)."""
+    if folder is None or not folder.is_dir():
+        return False
+    return any(p.is_file() and p.stat().st_mtime >= since for p in folder.rglob("*"))
 
 
 def cancel_handler(ctx: Any) -> Any:

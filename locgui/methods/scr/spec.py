@@ -35,7 +35,13 @@ TRAINERS = [
         provides=("scr",),
         tiny={"epochs": 1.0, "max_side": 160, "head_width": 64, "augmentations": 0},
         resumable=True,
-        summary=("step", "train_seconds", "train_median_error", "validation_median_error",
-                 "supervision", "device"),  # fmt: skip
+        summary=(
+            "step",
+            "train_seconds",
+            "train_median_error",
+            "validation_median_error",
+            "supervision",
+            "device",
+        ),  # fmt: skip
     ),
 ]

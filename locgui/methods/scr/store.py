@@ -38,6 +38,11 @@ class SavedRun:
 class CheckpointStore:
     """Reads and writes checkpoint "scr" of a bundle, or the files of a folder.
 
+    A run in progress (periodic saves, a cancelled run) is stored under its own name, the
+    work folder ``.train/scr/`` of the bundle or folder; the checkpoint itself is replaced
+    only by a run that finishes, which then removes the work folder. Resuming continues the
+    unfinished run when there is one, else the checkpoint.
+
     Args:
         scene: the scene trained on (the bundle's scene for a bundle).
         bundle: a ``MapBundle``, or None.
@@ -56,8 +61,20 @@ class CheckpointStore:
         assert self.folder is not None
         return self.folder if (self.folder / ckpt.WEIGHTS).is_file() else None
 
+    @property
+    def work(self) -> Path:
+        """The folder of the unfinished run (``.train/scr``; not created here)."""
+        base = self.bundle.path if self.bundle is not None else self.folder
+        assert base is not None
+        return Path(base) / ".train" / NAME
+
+    def unfinished(self) -> Path | None:
+        """The stored unfinished run, if there is a complete one of it."""
+        names = (ckpt.WEIGHTS, ckpt.TRAIN_STATE, "config.json")
+        return self.work if all((self.work / n).is_file() for n in names) else None
+
     def load_for_resume(self, device: str) -> SavedRun:
-        folder = self.existing()
+        folder = self.unfinished() or self.existing()
         if folder is None:
             where = self.bundle.path if self.bundle is not None else self.folder
             raise MethodError(f"{where}: no SCR checkpoint to resume; train without --resume")
@@ -87,25 +104,34 @@ class CheckpointStore:
         train_state: dict[str, Any],
         config: dict[str, Any],
         metrics: dict[str, Any],
+        completed: bool = True,
     ) -> Path:
-        """Store the checkpoint atomically and return its folder."""
+        """Store a finished run as the checkpoint (atomically), or an unfinished one in the
+        work folder (the checkpoint stays as it was); return the folder written."""
         import torch
 
         with tempfile.TemporaryDirectory(prefix="locgui-scr-") as tmp:
             files = {ckpt.WEIGHTS: Path(tmp) / ckpt.WEIGHTS, ckpt.TRAIN_STATE: Path(tmp) / "ts"}
             torch.save(weights, files[ckpt.WEIGHTS])
             torch.save(train_state, files[ckpt.TRAIN_STATE])
+            if not completed:
+                return _write_folder(self.work, files, config, metrics)
             if self.bundle is not None:
-                return Path(self.bundle.add_checkpoint(NAME, files, config, metrics))
-            assert self.folder is not None
-            return _write_folder(self.folder, files, config, metrics)
+                folder = Path(self.bundle.add_checkpoint(NAME, files, config, metrics))
+            else:
+                assert self.folder is not None
+                folder = _write_folder(self.folder, files, config, metrics)
+        shutil.rmtree(self.work, ignore_errors=True)  # the finished run replaces it
+        return folder
 
 
 def _write_folder(
     folder: Path, files: dict[str, Path], config: dict[str, Any], metrics: dict[str, Any]
 ) -> Path:
-    """Each file written beside its target and renamed over it (weights before config)."""
+    """Each file written beside its target and renamed over it (weights before config; the
+    config is removed first, so a half-replaced folder is never taken for a whole one)."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").unlink(missing_ok=True)
     for name, src in files.items():
         shutil.copyfile(src, folder / f".{name}.tmp")
         os.replace(folder / f".{name}.tmp", folder / name)

@@ -5,9 +5,10 @@ Loss (paper eq. 4-5): ``tau * |phi(v) - y_hat| - log(tau)`` per cell, where ``y_
 ``encoding="xyz"`` the L1 is on raw coordinates (the paper's d = 3 baseline). The head is trained
 with Adam on random cells of the buffer, one-cycle learning rate (warm-up then cosine decay).
 
-Progress goes through ``ctx.progress``; ``ctx.check_cancelled`` is honoured at every step, and a
-cancelled run still stores its last completed step (``metrics.completed = false``) so that
-``resume=True`` continues it. Checkpoints are also stored every minute while training.
+Progress goes through ``ctx.progress``; ``ctx.check_cancelled`` is honoured at every step. The
+run in progress is stored every minute, and at its last completed step when cancelled
+(``metrics.completed = false``), in the work folder ``.train/scr/`` so that ``resume=True``
+continues it; the last complete checkpoint is replaced only when a run finishes.
 
 Import this module only where torch is needed.
 """
@@ -292,7 +293,9 @@ class _Runner:
             "seconds": self.state.seconds,
             "losses": torch.tensor(self.state.losses, dtype=torch.float64).reshape(-1, 3),
         }
-        return self.store.save(self.head.state_dict(), train_state, config, metrics)
+        return self.store.save(
+            self.head.state_dict(), train_state, config, metrics, completed=completed
+        )
 
 
 def _thin(rows: list[tuple[int, float, float]], n: int) -> list[list[float]]:
