@@ -95,3 +95,21 @@ def test_load_state_message_gives_no_advice_to_disable_safe_loading(tmp_path: Pa
     text = str(info.value)
     assert "\n" not in text and "weights_only" not in text and "trust" not in text, text
     assert text.startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "pickled"])
+def test_corrupt_or_pickled_feature_index(
+    tiny_bundle: MapBundle, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    bundle = _copy(tiny_bundle.path, tmp_path)
+    path = bundle / "features" / "index.npz"
+    if damage == "garbage":
+        path.write_bytes(b"PK\x03\x04 not really a zip file" * 10)
+    else:
+        state = dict(np.load(path))
+        state["offsets"] = np.array([{"a": 1}], dtype=object)
+        with path.open("wb") as fh:
+            np.savez(fh, **state)
+    assert main(["localize", str(bundle), _query(tiny_bundle), "--intrinsics", "fov:60"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "index.npz" in line and "trust" not in line and "allow_pickle" not in line, line

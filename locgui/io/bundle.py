@@ -253,6 +253,23 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, never unpickled; BundleError naming ``what`` when it
+    is missing, corrupt or holds pickled objects."""
+    try:
+        with path.open("rb") as fh:  # closed even when numpy's zip reading fails
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with z:
+                return {k: z[k] for k in z.files}
+    except ValueError as exc:
+        reason = "it holds pickled objects" if "pickle" in str(exc) else str(exc)
+        raise BundleError(f"{path}: corrupt {what} ({reason}); rebuild the map") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise BundleError(f"{path}: missing or corrupt {what} ({exc}); rebuild the map") from exc
+
+
 def open_bundle(path: str | Path, feature_type: str | None = None) -> MapBundle:
     """Open a map bundle (never touches the network).
 
@@ -326,11 +343,11 @@ class MapBundle:
 
     def _load_feature_index(self) -> dict[int, tuple[int, int, tuple[int, int]]]:
         path = self.path / "features" / "index.npz"
+        index = read_npz(path, "feature index")
         try:
-            with np.load(path) as z:
-                ids, offsets, sizes = z["image_ids"], z["offsets"], z["sizes"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise BundleError(f"{path}: missing or corrupt feature index ({exc})") from exc
+            ids, offsets, sizes = index["image_ids"], index["offsets"], index["sizes"]
+        except KeyError as exc:
+            raise BundleError(f"{path}: corrupt feature index (no {exc}); rebuild the map") from exc
         return {
             int(i): (int(offsets[k]), int(offsets[k + 1]), (int(sizes[k][0]), int(sizes[k][1])))
             for k, i in enumerate(ids)
@@ -375,20 +392,7 @@ class MapBundle:
         path = self.path / "retrieval.npz"
         if "retrieval" not in self.capabilities or not path.is_file():
             raise BundleError(f"{self.path}: this map has no retrieval index; rebuild it")
-        try:
-            with path.open("rb") as fh:  # closed even when numpy's zip reading fails
-                z = np.load(fh, allow_pickle=False)
-                if not isinstance(z, np.lib.npyio.NpzFile):
-                    raise ValueError("not an .npz archive")
-                with z:
-                    return {k: z[k] for k in z.files}
-        except ValueError as exc:
-            reason = "it holds pickled objects" if "pickle" in str(exc) else str(exc)
-            raise BundleError(
-                f"{path}: corrupt retrieval index ({reason}); rebuild the map"
-            ) from exc
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            raise BundleError(f"{path}: corrupt retrieval index ({exc}); rebuild the map") from exc
+        return read_npz(path, "retrieval index")
 
     def point_descriptors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids (N,) int64, descriptors (N, D) float32) of the 3D points."""
