@@ -145,7 +145,8 @@ def test_photometric_refinement_moves_towards_the_true_pose(
 ):
     """iNeRF-style refinement through the frozen NeRF from poses 4-15 cm / 1-2 deg off.
 
-    Measured (30 steps): mean error 8.3 cm / 1.64 deg -> 4.1 cm / 0.94 deg.
+    With 30 steps the mean error fell by 27-43 % (0.57-0.73 of the start) over seeds, thread
+    counts and kernel sets; 60 steps leave a margin to the asserted 20 %.
     """
     from locgui.core.metrics import pose_error
     from locgui.core.pose import axis_angle_to_rotmat
@@ -167,7 +168,7 @@ def test_photometric_refinement_moves_towards_the_true_pose(
         wfc = gt.inverse()
         init = Rigid3(wfc.rotation @ axis_angle_to_rotmat(np.array(rotvec)),
                       wfc.translation + np.array(shift)).inverse()  # fmt: skip
-        out = photometric_refine(model, cam, init, rgb, 30, 0.003, 512, RunContext())
+        out = photometric_refine(model, cam, init, rgb, 60, 0.003, 512, RunContext())
         before.append(pose_error(init, gt))
         after.append(pose_error(out, gt))
     t0, r0 = np.mean(before, axis=0)

@@ -25,8 +25,11 @@ pytestmark = pytest.mark.learned
 # 8 x 6 x 3 m; predicting its centre everywhere gives ~2.5 m).
 TRAIN_ERROR_M = 0.25
 # The two held-out views are new viewpoints for a head trained on 14 tiny images: measured
-# 2.1 m, which is still below the ~2.5 m of predicting the room centre everywhere.
-VALIDATION_ERROR_M = 2.4
+# 1.9-2.4 m over seeds, thread counts and kernel sets (scripts/test_spread.py): about what
+# predicting the room centre everywhere gives (~2.5 m), so the tiny head does not generalize
+# (the SCR issue is about that). The bound only checks that the error is measured in the map's
+# frame and units: a wrong frame or scale puts predictions off by the room's size (5-10 m).
+VALIDATION_ERROR_M = 3.5
 QUICK = replace(TINY_SCR_CONFIG, epochs=2.0, batch_size=256, log_every=10)
 
 
