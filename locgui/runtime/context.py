@@ -7,6 +7,7 @@ the main thread.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,12 +22,40 @@ PartialFn = Callable[[str, Any], None]
 """(kind, payload) -> None, e.g. ("matches_2d2d", [Matches2D2D, ...]); the kinds a method
 sends are ``locgui.core.results.PARTIAL_KINDS``."""
 
+FAULT_ENV = "LOCGUI_FAULT_AT"
+"""Environment variable read when a context is made without ``fault_at`` (tests of a CLI)."""
+
+
+class InjectedFault(KeyboardInterrupt):
+    """Raised by a context's fault hook: a Ctrl-C at a stage boundary, for fault-injection
+    tests. Never raised unless ``fault_at`` (or ``LOCGUI_FAULT_AT``) is set."""
+
+
+class _Fault:
+    """Raise ``InjectedFault`` at the n-th (1-based) boundary named ``stage``: ``"name[:n]"``."""
+
+    def __init__(self, spec: str) -> None:
+        name, sep, count = spec.rpartition(":")
+        if not sep or not count.isdigit():
+            name, count = spec, "1"
+        self.stage, self.n, self.seen = name, int(count), 0
+
+    def check(self, stage: str) -> None:
+        if stage == self.stage:
+            self.seen += 1
+            if self.seen == self.n:
+                raise InjectedFault(f"fault injected at {self.stage}:{self.n}")
+
 
 class RunContext:
     """Progress, partial results, cancellation and stage timing for one task.
 
     Attributes:
         timings: stage name -> seconds, filled by ``stage()``.
+
+    ``fault_at="name[:n]"`` (a test hook) raises ``InjectedFault`` at the n-th boundary named
+    ``name``: entering ``stage(name)``, calling ``progress(name, ...)`` or ``boundary(name)``,
+    counted together.
     """
 
     def __init__(
@@ -35,12 +64,15 @@ class RunContext:
         on_partial: PartialFn | None = None,
         cancel_event: threading.Event | None = None,
         device: str | None = None,
+        fault_at: str | None = None,
     ) -> None:
         self._on_progress = on_progress
         self._on_partial = on_partial
         self._cancel = cancel_event or threading.Event()
         self.device = device
         self.timings: dict[str, float] = {}
+        spec = fault_at if fault_at is not None else os.environ.get(FAULT_ENV)
+        self._fault = _Fault(spec) if spec else None
 
     # ------------------------------------------------------------------ cancellation
     def cancel(self) -> None:
@@ -63,8 +95,16 @@ class RunContext:
     # ------------------------------------------------------------------ reporting
     def progress(self, stage: str, fraction: float = -1.0, message: str = "") -> None:
         self.check_cancelled()
+        if self._fault is not None:
+            self._fault.check(stage)
         if self._on_progress is not None:
             self._on_progress(stage, fraction, message)
+
+    def boundary(self, name: str) -> None:
+        """Mark a point where work may be killed but is not cancelled (e.g. just before a
+        finished run is stored): only the fault hook looks at it."""
+        if self._fault is not None:
+            self._fault.check(name)
 
     def partial(self, kind: str, payload: Any) -> None:
         if self._on_partial is not None:
@@ -74,6 +114,8 @@ class RunContext:
     def stage(self, name: str) -> Iterator[None]:
         """Time a stage (accumulating if repeated) and check cancellation on entry."""
         self.check_cancelled()
+        if self._fault is not None:
+            self._fault.check(name)
         start = time.perf_counter()
         try:
             yield
@@ -81,8 +123,11 @@ class RunContext:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
     def child(self) -> RunContext:
-        """A context sharing callbacks and cancellation but with its own timings."""
-        return RunContext(self._on_progress, self._on_partial, self._cancel, self.device)
+        """A context sharing callbacks, cancellation and the fault hook but with its own
+        timings."""
+        child = RunContext(self._on_progress, self._on_partial, self._cancel, self.device)
+        child._fault = self._fault
+        return child
 
 
 def resolve_device(requested: str | None = None) -> str:

@@ -244,6 +244,7 @@ class _Runner:
             if st.step > 0:
                 self._save(completed=False)
             raise
+        self.ctx.boundary("scr save")
         return self._save(completed=True)
 
     def _step(self, gen: torch.Generator) -> tuple[float, float]:
