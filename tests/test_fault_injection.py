@@ -9,6 +9,7 @@ a stage added later is faulted too.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from locgui.io import bundle as bundle_io
+from locgui.io.bundle import open_bundle
 from locgui.methods.mapping.config import MapBuildConfig
 from locgui.methods.mapping.pipeline import build_map
 from locgui.runtime.context import InjectedFault, RunContext
@@ -97,25 +100,39 @@ def assert_faults_change_nothing(
 SMALL_MAP_CONFIG = MapBuildConfig(max_keypoints=512, max_side=240, device="cpu")
 
 
+class SmallBundle:
+    """The tiny scene's bundle at ``SMALL_MAP_CONFIG``, the boundaries its build passed and
+    the arguments it gave ``write_bundle``."""
+
+    def __init__(self, path: Path, boundaries: list[str], write_args: tuple) -> None:
+        self.path, self.boundaries, self.write_args = path, boundaries, write_args
+
+
 @pytest.fixture(scope="module")
-def small_bundle(
-    tiny_scene_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, list[str]]:
-    """The tiny scene's bundle at ``SMALL_MAP_CONFIG``, and the boundaries its build passed."""
+def small_bundle(tiny_scene_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> SmallBundle:
     out = tmp_path_factory.mktemp("fault") / "small.locmap"
     rec = RecordingContext()
-    build_map(tiny_scene_dir, out, SMALL_MAP_CONFIG, rec)
-    return out, rec.boundaries
+    calls: list[tuple] = []
+    real = bundle_io.write_bundle
+
+    def capture(*args: object, **kwargs: object) -> Path:
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bundle_io, "write_bundle", capture)
+        build_map(tiny_scene_dir, out, SMALL_MAP_CONFIG, rec)
+    return SmallBundle(out, rec.boundaries, calls[0])
 
 
 def test_map_build_killed_at_any_stage_keeps_the_previous_bundle(
-    tiny_scene_dir: Path, small_bundle: tuple[Path, list[str]], tmp_path: Path
+    tiny_scene_dir: Path, small_bundle: SmallBundle, tmp_path: Path
 ) -> None:
     out = tmp_path / "map.locmap"
-    shutil.copytree(small_bundle[0], out)
+    shutil.copytree(small_bundle.path, out)
     before = tree_digest(out)
     assert "manifest.json" in before
-    points = fault_points(small_bundle[1])
+    points = fault_points(small_bundle.boundaries)
     assert {"load:1", "extract:1", "match:1", "triangulate:1", "write:1"} <= set(points)
 
     def rebuild(ctx: RunContext) -> object:
@@ -124,17 +141,87 @@ def test_map_build_killed_at_any_stage_keeps_the_previous_bundle(
     assert_faults_change_nothing(points, rebuild, out, before)
 
 
+# ------------------------------------------------------------------------------- renames
+class ReplaceFault:
+    """``os.replace`` that raises ``InjectedFault`` just before (or just after) call ``k``."""
+
+    def __init__(self, k: int, after: bool) -> None:
+        self.k, self.after, self.calls = k, after, 0
+        self.real = os.replace
+
+    def __call__(self, src: object, dst: object) -> None:
+        self.calls += 1
+        if self.calls == self.k and not self.after:
+            raise InjectedFault(f"before rename {self.k}")
+        self.real(src, dst)  # type: ignore[arg-type]
+        if self.calls == self.k and self.after:
+            raise InjectedFault(f"after rename {self.k}")
+
+
+def assert_rename_faults_change_nothing(
+    monkeypatch: pytest.MonkeyPatch, write: Callable[[Path], object], root: Path
+) -> int:
+    """Kill ``write(root)`` just before and just after each of its renames, except after the
+    last (its commit: the write is then complete), and check that ``root`` (every file) is
+    unchanged and no staging folders are left beside it. Returns the renames a write makes."""
+    scratch = root.with_name(root.name + "-scratch")
+    shutil.copytree(root, scratch)
+    counter = ReplaceFault(0, False)
+    with monkeypatch.context() as mp:  # count the renames of a clean write, on a copy
+        mp.setattr(os, "replace", counter)
+        write(scratch)
+    shutil.rmtree(scratch)
+    before = tree_digest(root)
+    for k in range(1, counter.calls + 1):
+        for after in (False, True) if k < counter.calls else (False,):
+            fault = ReplaceFault(k, after)
+            with monkeypatch.context() as mp, pytest.raises(InjectedFault):
+                mp.setattr(os, "replace", fault)
+                write(root)
+            where = f"{'after' if after else 'before'} rename {k} of {counter.calls}"
+            assert tree_digest(root) == before, f"a kill {where} changed {root}"
+            assert staging_leftovers(root) == [], f"a kill {where} left staging folders"
+    return counter.calls
+
+
+def test_bundle_replace_killed_at_any_rename_keeps_the_previous_bundle(
+    small_bundle: SmallBundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "map.locmap"
+    shutil.copytree(small_bundle.path, out)
+    args, kwargs = small_bundle.write_args
+
+    def write(target: Path) -> object:
+        return bundle_io.write_bundle(target, *args[1:], **{**kwargs, "overwrite": True})
+
+    assert assert_rename_faults_change_nothing(monkeypatch, write, out) >= 3
+
+
+def test_checkpoint_replace_killed_at_any_rename_keeps_checkpoint_and_manifest(
+    small_bundle: SmallBundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "map.locmap"
+    shutil.copytree(small_bundle.path, out)
+    open_bundle(out).add_checkpoint("x", {"w.bin": b"old"}, {"v": 1}, {"m": 1})
+
+    def write(target: Path) -> object:
+        return open_bundle(target).add_checkpoint("x", {"w.bin": b"new"}, {"v": 2}, {"m": 2})
+
+    assert assert_rename_faults_change_nothing(monkeypatch, write, out) >= 3
+    assert (out / "checkpoints" / "x" / "w.bin").read_bytes() == b"old"
+
+
 # ------------------------------------------------------------------------------- SCR
 QUICK_SCR = replace(TINY_SCR_CONFIG, epochs=1.0, log_every=5)
 
 
 def test_scr_training_killed_at_any_stage_keeps_the_complete_checkpoint(
-    small_bundle: tuple[Path, list[str]], tmp_path: Path
+    small_bundle: SmallBundle, tmp_path: Path
 ) -> None:
     from locgui.methods.scr.train import train_scr
 
     bundle = tmp_path / "b.locmap"
-    shutil.copytree(small_bundle[0], bundle)
+    shutil.copytree(small_bundle.path, bundle)
     rec = RecordingContext()
     with learned_run():
         train_scr(bundle, QUICK_SCR, rec, device="cpu")
@@ -161,13 +248,13 @@ QUICK_NERF = {**TINY_NERF_TEST, "steps": 50, "eval_views": 1}
 
 
 def test_nerf_training_killed_at_any_stage_keeps_the_complete_checkpoint(
-    small_bundle: tuple[Path, list[str]], tmp_path: Path
+    small_bundle: SmallBundle, tmp_path: Path
 ) -> None:
     from locgui.methods.nerf.config import NerfConfig
     from locgui.methods.nerf.train import train_nerf
 
     bundle = tmp_path / "b.locmap"
-    shutil.copytree(small_bundle[0], bundle)
+    shutil.copytree(small_bundle.path, bundle)
     cfg = NerfConfig(**QUICK_NERF, seed=SEED)
     rec = RecordingContext()
     with learned_run():

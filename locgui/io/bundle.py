@@ -439,9 +439,24 @@ class MapBundle:
             raise BundleError(f"invalid checkpoint name {name!r}")
         items = files.items() if isinstance(files, Mapping) else ((Path(p).name, p) for p in files)
         target = self.path / "checkpoints" / name
+        caps = set(capabilities) if capabilities is not None else {name}
+        manifest: dict[str, Any] = {}
+
+        def record() -> None:  # the commit: a replace is undone unless the manifest names it
+            check_no_symlinks(self.path)
+            manifest.update(read_manifest(self.path))  # re-read: another writer may have added
+            manifest.setdefault("checkpoints", {})[name] = {
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "capabilities": sorted(caps),
+                "config": dict(config),
+                "metrics": dict(metrics),
+            }
+            manifest["capabilities"] = sorted(set(manifest.get("capabilities", [])) | caps)
+            write_json_atomic(self.path / MANIFEST, manifest)
+
         with bundle_lock(self.path):  # one writer: no lost manifest update
             check_no_symlinks(self.path)
-            with staging_dir(target, overwrite=True) as tmp:
+            with staging_dir(target, overwrite=True, commit=record) as tmp:
                 for fname, src in items:
                     if Path(fname).name != fname or fname in ("", ".", ".."):
                         raise BundleError(f"checkpoint {name}: bad file name {fname!r}")
@@ -455,17 +470,6 @@ class MapBundle:
                         shutil.copy2(src, tmp / fname)
                 (tmp / "config.json").write_text(json.dumps(dict(config), indent=2) + "\n")
                 (tmp / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
-            caps = set(capabilities) if capabilities is not None else {name}
-            check_no_symlinks(self.path)
-            manifest = read_manifest(self.path)  # re-read: another writer may have added one
-            manifest.setdefault("checkpoints", {})[name] = {
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "capabilities": sorted(caps),
-                "config": dict(config),
-                "metrics": dict(metrics),
-            }
-            manifest["capabilities"] = sorted(set(manifest.get("capabilities", [])) | caps)
-            write_json_atomic(self.path / MANIFEST, manifest)
         self.manifest = manifest
         self.capabilities = set(manifest["capabilities"])
         return target

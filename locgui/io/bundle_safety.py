@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,17 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def staging_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
+def staging_dir(
+    target: Path, overwrite: bool = False, commit: Callable[[], None] | None = None
+) -> Iterator[Path]:
     """Yield an empty hidden folder beside ``target``; on success it replaces ``target``.
 
-    On any exception (including KeyboardInterrupt and ``Cancelled``) the staging folder is
-    removed and ``target`` is left as it was. A process killed between the two renames of a
-    replace leaves ``.NAME.old-PID-*`` holding the previous ``target``: ``recover`` puts it
-    back. The caller holds the bundle's lock (``bundle_lock``).
+    ``commit`` (e.g. the manifest update that records the new folder) runs after the swap;
+    the replace counts as done only when it returns. On any exception before that (including
+    KeyboardInterrupt and ``Cancelled``) the previous ``target`` is put back, the staging
+    folders are removed and ``target`` is left as it was. A process killed between the two
+    renames of a replace leaves ``.NAME.old-PID-*`` holding the previous ``target``:
+    ``recover`` puts it back. The caller holds the bundle's lock (``bundle_lock``).
     """
     target = Path(target).absolute()
     recover(target)
@@ -41,18 +45,33 @@ def staging_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-"
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{tag}", dir=target.parent))
+    trash: Path | None = None
     try:
         yield tmp
         if target.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{tag}", dir=target.parent))
             os.replace(target, trash / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        os.replace(tmp, target)
+        if commit is not None:
+            commit()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _roll_back(target, tmp, trash)
         raise
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _roll_back(target: Path, tmp: Path, trash: Path | None) -> None:
+    """Undo an unfinished ``staging_dir`` replace: the new copy goes, the old one comes back.
+    What was done is read from the folders (an interrupt may land just after a rename)."""
+    if not tmp.exists() and target.exists():  # the new copy is at target: set it aside
+        os.replace(target, tmp)
+    old = trash / target.name if trash is not None else None
+    if old is not None and old.exists() and not target.exists():
+        os.replace(old, target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 # ``.NAME.partial-PID-xxxx`` (a copy being written) or ``.NAME.old-PID-xxxx`` (the replaced one)
