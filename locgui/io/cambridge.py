@@ -39,7 +39,10 @@ def is_cambridge(path: Path) -> bool:
 def read_pose_list(path: Path) -> list[tuple[str, Rigid3]]:
     """(image name, ``cam_from_world``) per line of a ``dataset_*.txt`` file."""
     entries = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise SceneFormatError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
     for n, line in enumerate(lines[3:], 4):
         tokens = line.split()
         if not tokens:

@@ -47,8 +47,10 @@ def check_ply(path: Path) -> None:
     for line in header:
         tokens = line.split()
         if tokens[:1] == ["element"] and len(tokens) == 3:
+            if not tokens[2].isdigit():
+                raise SceneFormatError(f"{path}: bad PLY element count {tokens[2]!r}")
             elements.append((tokens[1], int(tokens[2]), 0))
-        elif tokens[:1] == ["property"] and elements:
+        elif tokens[:1] == ["property"] and len(tokens) >= 2 and elements:
             name, count, row = elements[-1]
             size = _PLY_SIZES.get(tokens[1]) if tokens[1] != "list" else None
             elements[-1] = (name, count, None if row is None or size is None else row + size)
