@@ -32,6 +32,8 @@ from locgui.io.colmap import read_colmap, write_colmap
 from locgui.io.images import write_image
 from locgui.io.nvm import read_nvm
 from locgui.io.ply import read_ply, write_ply
+from locgui.io.poses import read_poses, write_poses
+from locgui.io.sevenscenes import read_7scenes
 from locgui.io.transforms_json import read_transforms, write_transforms
 from tests.plugins.io import make_random_scene
 
@@ -173,6 +175,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     scene = make_random_scene(n_images=3, n_points=4)
     write_colmap(scene, root / "colmap_bin", binary=True, sidecar=False)
     write_colmap(scene, root / "colmap_txt", binary=False, sidecar=False)
+    write_colmap(scene, root / "colmap_sidecar", binary=False, sidecar=True)
     (root / "transforms").mkdir()
     write_transforms(scene, root / "transforms" / "transforms.json")
     _write_cambridge(root / "cambridge")
@@ -180,6 +183,11 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
               np.zeros((5, 3), np.uint8))  # fmt: skip
     _write_ascii_ply(root / "ply_txt" / "cloud.ply")
     _write_calibrations(root / "calibration", scene.cameras[1].to_dict())
+    _write_7scenes(root / "sevenscenes")
+    posed = [im for im in scene.images.values() if im.cam_from_world is not None]
+    names, poses = [im.name for im in posed], [im.cam_from_world for im in posed]
+    write_poses(root / "poses" / "poses_tum.txt", names, poses, fmt="tum")
+    write_poses(root / "poses" / "poses_colmap.txt", names, poses, fmt="colmap")
     return {p.name: p for p in root.iterdir()}
 
 
@@ -195,6 +203,15 @@ def _write_cambridge(root: Path) -> None:
     points = ["1 2 3 10 20 30 2 0 7 -1.5 2.5 1 3 3.0 -4.0", "4 5 6 1 2 3 1 1 0 0.5 0.5"]
     nvm = ["NVM_V3", "", "2", *cams, "", "2", *points, "", "0", ""]
     (root / "reconstruction.nvm").write_text("\n".join(nvm))
+
+
+def _write_7scenes(root: Path) -> None:
+    for k in range(2):
+        stem = root / "seq-01" / f"frame-{k:06d}"
+        write_image(f"{stem}.color.png", np.zeros((6, 8, 3), np.uint8))
+        np.savetxt(f"{stem}.pose.txt", np.eye(4) + 0.1 * k)
+    (root / "TrainSplit.txt").write_text("sequence1\n")
+    (root / "TestSplit.txt").write_text("sequence2\n")
 
 
 def _write_ascii_ply(path: Path) -> None:
@@ -307,6 +324,37 @@ def test_calibration_fuzz(templates: dict[str, Path], data: st.DataObject, name:
                lambda folder: read_calibration_with_note(folder / name))  # fmt: skip
 
 
+# ---------------------------------------------------------------------------------- 7-Scenes
+SEVENSCENES_FILES = ["TrainSplit.txt", "TestSplit.txt", "seq-01/frame-000000.pose.txt"]
+
+
+@fuzz
+@given(data=st.data(), name=st.sampled_from(SEVENSCENES_FILES))
+def test_7scenes_fuzz(templates: dict[str, Path], data: st.DataObject, name: str) -> None:
+    original = (templates["sevenscenes"] / name).read_bytes()
+    mutated = data.draw(text_mutations(original))
+    _fuzz_file(templates["sevenscenes"], name, mutated, read_7scenes)
+
+
+# ---------------------------------------------------------------------------------- sidecar
+@fuzz
+@given(data=st.data())
+def test_colmap_sidecar_fuzz(templates: dict[str, Path], data: st.DataObject) -> None:
+    original = (templates["colmap_sidecar"] / "locgui_scene.json").read_bytes()
+    mutated = data.draw(json_mutations(original))
+    _fuzz_file(templates["colmap_sidecar"], "locgui_scene.json", mutated, read_colmap)
+
+
+# ---------------------------------------------------------------------------------- pose lists
+@fuzz
+@given(data=st.data(), fmt=st.sampled_from(["tum", "colmap"]))
+def test_pose_list_fuzz(templates: dict[str, Path], data: st.DataObject, fmt: str) -> None:
+    name = f"poses_{fmt}.txt"
+    original = (templates["poses"] / name).read_bytes()
+    mutated = data.draw(text_mutations(original))
+    _fuzz_file(templates["poses"], name, mutated, lambda folder: read_poses(folder / name, fmt))
+
+
 # ---------------------------------------------------------------------------------- bundle manifest
 @pytest.fixture(scope="module")
 def bundle_copy(tiny_bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -393,3 +441,40 @@ def test_bundle_manifest_with_wrong_types(
             open_bundle(bundle_copy)
     finally:
         manifest.write_bytes(original)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("TrainSplit.txt", b"\x00\x00\x00\x80ence1\n", "TrainSplit.txt: not a UTF-8 text file"),
+        ("seq-01/frame-000000.pose.txt", b"", "expected a 4x4 matrix"),
+    ],
+    ids=["split-not-utf8", "empty-pose-file"],
+)
+def test_7scenes_bad_files(templates: dict[str, Path], name: str, data: bytes, reason: str) -> None:
+    with _mutated_copy(templates["sevenscenes"], name, data) as folder:
+        with pytest.raises(SceneFormatError, match=reason):
+            read_7scenes(folder)
+
+
+def test_tum_pose_list_with_a_non_numeric_image_comment(templates: dict[str, Path]) -> None:
+    original = (templates["poses"] / "poses_tum.txt").read_text()
+    data = original.replace("# image 0.0 ", "# image abc ", 1).encode()
+    assert data != original.encode()
+    with _mutated_copy(templates["poses"], "poses_tum.txt", data) as folder:
+        with pytest.raises(SceneFormatError, match=r"line 2: non-numeric timestamp"):
+            read_poses(folder / "poses_tum.txt", "tum")
+
+
+@pytest.mark.parametrize("count", HUGE_U64)
+@pytest.mark.parametrize("name", COLMAP_FILES)
+def test_colmap_binary_with_a_huge_record_count(
+    templates: dict[str, Path], name: str, count: int
+) -> None:
+    """The leading u64 record count, set far beyond the file size, is refused before any
+    allocation (and before pycolmap sees the file)."""
+    data = bytearray((templates["colmap_bin"] / f"{name}.bin").read_bytes())
+    data[:8] = struct.pack("<Q", count)
+    with _mutated_copy(templates["colmap_bin"], f"{name}.bin", bytes(data)) as folder:
+        with pytest.raises(SceneFormatError, match=f"{name}.bin"):
+            read_colmap(folder)

@@ -97,7 +97,10 @@ def read_poses(path: str | Path, fmt: str = "tum") -> tuple[list[str], list[Rigi
             continue
         if tokens[0].startswith("#"):
             if fmt == "tum" and tokens[:2] == ["#", "image"] and len(tokens) == 4:
-                stamp_names[float(tokens[2])] = tokens[3]
+                try:
+                    stamp_names[float(tokens[2])] = tokens[3]
+                except ValueError as exc:
+                    raise SceneFormatError(f"{path}: line {n}: non-numeric timestamp") from exc
             continue
         if len(tokens) != 8:
             raise SceneFormatError(f"{path}: line {n}: expected 8 values, got {len(tokens)}")
