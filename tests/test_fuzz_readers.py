@@ -178,6 +178,8 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_colmap(scene, root / "colmap_sidecar", binary=False, sidecar=True)
     (root / "transforms").mkdir()
     write_transforms(scene, root / "transforms" / "transforms.json")
+    for frame in json.loads((root / "transforms" / "transforms.json").read_text())["frames"]:
+        write_image(root / "transforms" / frame["file_path"], np.zeros((6, 8, 3), np.uint8))
     _write_cambridge(root / "cambridge")
     write_ply(root / "ply_bin" / "cloud.ply", np.random.default_rng(0).normal(size=(5, 3)),
               np.zeros((5, 3), np.uint8))  # fmt: skip
@@ -248,6 +250,23 @@ def _mutated_copy(template: Path, name: str, data: bytes) -> Iterator[Path]:
 def _fuzz_file(template: Path, name: str, data: bytes, read: Callable[[Path], object]) -> None:
     with _mutated_copy(template, name, data) as folder:
         check_typed(lambda: read(folder))
+
+
+def test_templates_are_valid(templates: dict[str, Path]) -> None:
+    """Every fuzz starts from an input its reader accepts, so mutations reach deep code."""
+    assert read_colmap(templates["colmap_bin"]).images
+    assert read_colmap(templates["colmap_txt"]).images
+    assert read_colmap(templates["colmap_sidecar"]).units == "metres"
+    assert read_transforms(templates["transforms"]).images
+    assert read_cambridge(templates["cambridge"]).points is not None
+    assert read_nvm(templates["cambridge"] / "reconstruction.nvm").cameras
+    assert len(read_ply(templates["ply_bin"] / "cloud.ply").points) == 5
+    assert len(read_ply(templates["ply_txt"] / "cloud.ply").points) == 3
+    for name in CALIBRATION_FILES:
+        assert read_calibration_with_note(templates["calibration"] / name)[0].width == 640
+    assert len(read_7scenes(templates["sevenscenes"]).images) == 2
+    for fmt in ("tum", "colmap"):
+        assert len(read_poses(templates["poses"] / f"poses_{fmt}.txt", fmt)[1]) == 3
 
 
 # ---------------------------------------------------------------------------------- COLMAP
