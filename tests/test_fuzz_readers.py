@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from locgui.core.errors import BundleError, LocguiError, SceneFormatError
-from locgui.io.bundle import open_bundle, read_manifest
+from locgui.io.bundle import open_bundle, read_manifest, read_npz
 from locgui.io.calibration import read_calibration_with_note
 from locgui.io.cambridge import read_cambridge
 from locgui.io.colmap import read_colmap, write_colmap
-from locgui.io.images import write_image
+from locgui.io.images import image_size, read_image, write_image
 from locgui.io.nvm import read_nvm
 from locgui.io.ply import read_ply, write_ply
 from locgui.io.poses import read_poses, write_poses
@@ -186,8 +186,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _write_ascii_ply(root / "ply_txt" / "cloud.ply")
     _write_calibrations(root / "calibration", scene.cameras[1].to_dict())
     _write_7scenes(root / "sevenscenes")
-    posed = [im for im in scene.images.values() if im.cam_from_world is not None]
-    names, poses = [im.name for im in posed], [im.cam_from_world for im in posed]
+    _write_images_and_arrays(root / "binary")
+    names, poses = [], []
+    for im in scene.images.values():
+        if im.cam_from_world is not None:
+            names.append(im.name)
+            poses.append(im.cam_from_world)
     write_poses(root / "poses" / "poses_tum.txt", names, poses, fmt="tum")
     write_poses(root / "poses" / "poses_colmap.txt", names, poses, fmt="colmap")
     return {p.name: p for p in root.iterdir()}
@@ -205,6 +209,15 @@ def _write_cambridge(root: Path) -> None:
     points = ["1 2 3 10 20 30 2 0 7 -1.5 2.5 1 3 3.0 -4.0", "4 5 6 1 2 3 1 1 0 0.5 0.5"]
     nvm = ["NVM_V3", "", "2", *cams, "", "2", *points, "", "0", ""]
     (root / "reconstruction.nvm").write_text("\n".join(nvm))
+
+
+def _write_images_and_arrays(root: Path) -> None:
+    rgb = np.random.default_rng(1).integers(0, 256, (12, 16, 3)).astype(np.uint8)
+    for suffix in ("png", "jpg", "bmp", "tiff", "webp"):
+        write_image(root / f"image.{suffix}", rgb)
+    ids, offsets = np.arange(3), np.array([0, 2, 5])
+    np.savez(root / "plain.npz", image_ids=ids, offsets=offsets, x=rgb[..., 0])
+    np.savez_compressed(root / "compressed.npz", image_ids=ids, offsets=offsets, x=rgb[..., 0])
 
 
 def _write_7scenes(root: Path) -> None:
@@ -372,6 +385,28 @@ def test_pose_list_fuzz(templates: dict[str, Path], data: st.DataObject, fmt: st
     original = (templates["poses"] / name).read_bytes()
     mutated = data.draw(text_mutations(original))
     _fuzz_file(templates["poses"], name, mutated, lambda folder: read_poses(folder / name, fmt))
+
+
+# ---------------------------------------------------------------------------------- images, .npz
+IMAGE_FILES = ["image.png", "image.jpg", "image.bmp", "image.tiff", "image.webp"]
+
+
+@fuzz
+@given(data=st.data(), name=st.sampled_from(IMAGE_FILES))
+def test_image_fuzz(templates: dict[str, Path], data: st.DataObject, name: str) -> None:
+    original = (templates["binary"] / name).read_bytes()
+    mutated = data.draw(byte_mutations(original))
+    with _mutated_copy(templates["binary"], name, mutated) as folder:
+        check_typed(lambda: image_size(folder / name))
+        check_typed(lambda: read_image(folder / name))
+
+
+@fuzz
+@given(data=st.data(), name=st.sampled_from(["plain.npz", "compressed.npz"]))
+def test_npz_fuzz(templates: dict[str, Path], data: st.DataObject, name: str) -> None:
+    original = (templates["binary"] / name).read_bytes()
+    mutated = data.draw(byte_mutations(original))
+    _fuzz_file(templates["binary"], name, mutated, lambda folder: read_npz(folder / name, "x"))
 
 
 # ---------------------------------------------------------------------------------- bundle manifest
