@@ -532,3 +532,75 @@ def test_colmap_binary_with_a_huge_record_count(
     with _mutated_copy(templates["colmap_bin"], f"{name}.bin", bytes(data)) as folder:
         with pytest.raises(SceneFormatError, match=f"{name}.bin"):
             read_colmap(folder)
+
+
+def test_ply_format_line_without_a_value(templates: dict[str, Path]) -> None:
+    original = (templates["ply_bin"] / "cloud.ply").read_bytes()
+    data = original.replace(b"format binary", b"format\n binary", 1)
+    with _mutated_copy(templates["ply_bin"], "cloud.ply", data) as folder:
+        check_typed(lambda: read_ply(folder / "cloud.ply"))  # was an IndexError
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("reconstruction.nvm", "100 1 0 0 0 1 2 3", "100 0 0 0 0 1 2 3"),
+        ("reconstruction.nvm", "100 1 0 0 0 1 2 3", "100 1e308 0 0 0 1 2 3"),
+        ("dataset_train.txt", "png 1 2 3 1 0 0 0", "png 1 2 3 0 0 0 0"),
+        ("dataset_train.txt", "png 1 2 3 1 0 0 0", "png 1e308 2 3 1 0 0 0"),
+        ("dataset_train.txt", "png 1 2 3 1 0 0 0", "png inf 2 3 1 0 0 0"),
+    ],
+    ids=["nvm-zero-quat", "nvm-huge-quat", "list-zero-quat", "list-huge-centre", "list-inf"],
+)
+def test_cambridge_pose_values_that_do_not_convert(
+    templates: dict[str, Path], name: str, old: str, new: str
+) -> None:
+    """A zero, huge or non-finite quaternion or centre made numpy warn (an error under the
+    test config) and produced NaN poses; now a SceneFormatError naming the file and line."""
+    original = (templates["cambridge"] / name).read_text()
+    assert old in original
+    data = original.replace(old, new, 1).encode()
+    with _mutated_copy(templates["cambridge"], name, data) as folder:
+        with pytest.raises(SceneFormatError, match=rf"{name}: line \d+"):
+            read_cambridge(folder)
+
+
+@pytest.mark.parametrize("fmt", ["tum", "colmap"])
+@pytest.mark.parametrize("bad", ["0 0 0 0", "1e308 0 0 1"], ids=["zero-quat", "huge-quat"])
+def test_pose_list_quaternion_that_does_not_convert(
+    templates: dict[str, Path], fmt: str, bad: str
+) -> None:
+    name = f"poses_{fmt}.txt"
+    lines = (templates["poses"] / name).read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if line and not line.startswith("#"))
+    tokens = lines[row].split()
+    if fmt == "colmap":  # NAME QW QX QY QZ TX TY TZ
+        tokens[1:5] = bad.split()
+    else:  # STAMP TX TY TZ QX QY QZ QW
+        tokens[4:8] = bad.split()
+    lines[row] = " ".join(tokens)
+    with _mutated_copy(templates["poses"], name, "\n".join(lines).encode()) as folder:
+        with pytest.raises(SceneFormatError, match=rf"line {row + 1}: quaternion"):
+            read_poses(folder / name, fmt)
+
+
+def test_nvm_point_colour_out_of_range_and_huge_point_count(templates: dict[str, Path]) -> None:
+    original = (templates["cambridge"] / "reconstruction.nvm").read_text()
+    for old, new in (
+        ("1 2 3 10 20 30", "1 2 3 -1 20 30"),
+        ("\n\n2\n1 2 3", "\n\n4294967296\n1 2 3"),
+    ):
+        assert old in original
+        data = original.replace(old, new, 1).encode()
+        with _mutated_copy(templates["cambridge"], "reconstruction.nvm", data) as folder:
+            with pytest.raises(SceneFormatError, match="reconstruction.nvm: (line|truncated)"):
+                read_nvm(folder / "reconstruction.nvm")
+
+
+def test_opencv_calibration_with_an_infinite_image_size(templates: dict[str, Path]) -> None:
+    original = (templates["calibration"] / "camera.yaml").read_text()
+    data = original.replace("image_width: 640", "image_width: .inf", 1).encode()
+    assert data != original.encode()
+    with _mutated_copy(templates["calibration"], "camera.yaml", data) as folder:
+        with pytest.raises(LocguiError, match="camera.yaml"):
+            read_calibration_with_note(folder / "camera.yaml")

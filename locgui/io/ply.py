@@ -42,7 +42,10 @@ def check_ply(path: Path) -> None:
         raise SceneFormatError(f"{path}: not a PLY file (no 'ply' magic or no end_header)")
     header = data[:end].decode("ascii", errors="replace").splitlines()
     body = data[data.index(b"\n", end) + 1 :] if b"\n" in data[end:] else b""
-    fmt = next((line.split()[1] for line in header if line.startswith("format")), "")
+    fmt = next(
+        (line.split()[1] for line in header if len(line.split()) > 1 and line.startswith("format")),
+        "",
+    )
     elements: list[tuple[str, int, int | None]] = []  # name, count, row bytes (None: lists)
     for line in header:
         tokens = line.split()
