@@ -604,3 +604,21 @@ def test_opencv_calibration_with_an_infinite_image_size(templates: dict[str, Pat
     with _mutated_copy(templates["calibration"], "camera.yaml", data) as folder:
         with pytest.raises(LocguiError, match="camera.yaml"):
             read_calibration_with_note(folder / "camera.yaml")
+
+
+def test_transforms_json_with_a_split_that_is_not_a_list(templates: dict[str, Path]) -> None:
+    doc = json.loads((templates["transforms"] / "transforms.json").read_text())
+    doc["train_filenames"] = None
+    with _mutated_copy(templates["transforms"], "transforms.json", json.dumps(doc).encode()) as f:
+        with pytest.raises(SceneFormatError, match="'train_filenames' must be a list"):
+            read_transforms(f)
+
+
+def test_npz_with_an_unknown_zip_version(templates: dict[str, Path]) -> None:
+    """zipfile raises NotImplementedError for a version field it does not know."""
+    data = bytearray((templates["binary"] / "plain.npz").read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6 : central + 8] = struct.pack("<H", 109)  # version needed: 10.9
+    with _mutated_copy(templates["binary"], "plain.npz", bytes(data)) as folder:
+        with pytest.raises(BundleError, match="plain.npz: missing or corrupt x"):
+            read_npz(folder / "plain.npz", "x")

@@ -266,7 +266,8 @@ def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
     except ValueError as exc:
         reason = "it holds pickled objects" if "pickle" in str(exc) else str(exc)
         raise BundleError(f"{path}: corrupt {what} ({reason}); rebuild the map") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+        # NotImplementedError: zipfile's answer to an unknown version or compression field
         raise BundleError(f"{path}: missing or corrupt {what} ({exc}); rebuild the map") from exc
 
 

@@ -187,7 +187,7 @@ def read_transforms(path: str | Path) -> SceneMap:
         )
     if not scene.images:
         raise SceneFormatError(f"{json_path}: none of the {len(data['frames'])} images exist")
-    _apply_splits(scene, data)
+    _apply_splits(scene, data, json_path)
     scene.meta = {
         "convention": "OpenGL camera-to-world in file, converted to OpenCV cam_from_world",
         **{k: data[k] for k in ("aabb_scale", "scale", "offset") if k in data},
@@ -195,10 +195,13 @@ def read_transforms(path: str | Path) -> SceneMap:
     return scene
 
 
-def _apply_splits(scene: SceneMap, data: dict[str, Any]) -> None:
+def _apply_splits(scene: SceneMap, data: dict[str, Any], json_path: Path) -> None:
     by_name = {im.name: im for im in scene.images.values()}
     for key, split in _SPLIT_KEYS.items():
-        for name in data.get(key, []):
+        names = data.get(key, [])
+        if not isinstance(names, list):
+            raise SceneFormatError(f"{json_path}: {key!r} must be a list of image names")
+        for name in names:
             image = by_name.get(Path(os.path.normpath(str(name))).as_posix())
             if image is not None:
                 image.split = split
