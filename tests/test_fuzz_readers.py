@@ -622,3 +622,16 @@ def test_npz_with_an_unknown_zip_version(templates: dict[str, Path]) -> None:
     with _mutated_copy(templates["binary"], "plain.npz", bytes(data)) as folder:
         with pytest.raises(BundleError, match="plain.npz: missing or corrupt x"):
             read_npz(folder / "plain.npz", "x")
+
+
+@pytest.mark.parametrize("where", ["transform_matrix", "fl_x"])
+def test_transforms_json_with_a_huge_integer(templates: dict[str, Path], where: str) -> None:
+    """A JSON integer beyond float range raised OverflowError."""
+    doc = json.loads((templates["transforms"] / "transforms.json").read_text())
+    if where == "transform_matrix":
+        doc["frames"][0]["transform_matrix"] = 10**400
+    else:
+        doc[where] = 10**400
+    with _mutated_copy(templates["transforms"], "transforms.json", json.dumps(doc).encode()) as f:
+        with pytest.raises(SceneFormatError, match="transforms.json: "):
+            read_transforms(f)

@@ -72,6 +72,8 @@ def _number(path: Path, where: str, d: dict[str, Any], key: str) -> float | None
     if key not in d:
         return None
     value = d[key]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:
+        value = math.inf  # math.isfinite() cannot take a JSON integer beyond float range
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SceneFormatError(f"{path}: {where}key {key!r} must be a finite number")
     return float(value)
@@ -133,7 +135,7 @@ def _pose(path: Path, index: int, frame: dict[str, Any]) -> np.ndarray:
         matrix = np.asarray(frame["transform_matrix"], dtype=np.float64)
     except KeyError as exc:
         raise SceneFormatError(f"{path}: frame {index} has no 'transform_matrix'") from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: a huge JSON integer
         raise SceneFormatError(f"{path}: frame {index} transform_matrix is not numeric") from exc
     if matrix.shape not in ((4, 4), (3, 4)) or not np.isfinite(matrix).all():
         raise SceneFormatError(
