@@ -266,7 +266,8 @@ def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
     except ValueError as exc:
         reason = "it holds pickled objects" if "pickle" in str(exc) else str(exc)
         raise BundleError(f"{path}: corrupt {what} ({reason}); rebuild the map") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+        # NotImplementedError: zipfile's answer to an unknown version or compression field
         raise BundleError(f"{path}: missing or corrupt {what} ({exc}); rebuild the map") from exc
 
 
@@ -305,7 +306,10 @@ class MapBundle:
                 f"{feature_type} features were requested; rebuild it with "
                 f"`locgui map build ... --features {feature_type}`"
             )
-        self.capabilities: set[str] = set(self.manifest.get("capabilities", []))
+        try:
+            self.capabilities: set[str] = set(self.manifest.get("capabilities", []))
+        except TypeError as exc:
+            raise BundleError(f"{self.path / MANIFEST}: malformed 'capabilities' ({exc})") from exc
         self.scene = self._load_scene()
         self._index = self._load_feature_index()
         self._arrays: dict[str, np.ndarray] = {}
@@ -327,6 +331,18 @@ class MapBundle:
             scene = open_scene(model)
         except LocguiError as exc:
             raise BundleError(f"{model}: the bundle's COLMAP model does not load ({exc})") from exc
+        try:
+            self._apply_manifest(scene)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise BundleError(
+                f"{self.path / MANIFEST}: malformed 'images' or 'depth' entry "
+                f"({type(exc).__name__}: {exc}); rebuild the map"
+            ) from exc
+        scene.meta = {**scene.meta, "bundle": str(self.path)}
+        return scene
+
+    def _apply_manifest(self, scene: SceneMap) -> None:
+        """The image folder and depth files the manifest records, set on ``scene``."""
         images = self.manifest.get("images", {})
         if images.get("dir") is not None:
             scene.image_dir = (self.path / images["dir"]).absolute()
@@ -338,8 +354,6 @@ class MapBundle:
             if d is not None:
                 info = DepthInfo(Path(d["path"]), d["scale"], d["invalid"], d.get("kind", "z"))
                 scene.images[im.image_id] = replace(im, depth=info)
-        scene.meta = {**scene.meta, "bundle": str(self.path)}
-        return scene
 
     def _load_feature_index(self) -> dict[int, tuple[int, int, tuple[int, int]]]:
         path = self.path / "features" / "index.npz"

@@ -150,8 +150,8 @@ def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
         raise IntrinsicsError(f"{path}: {exc}") from exc
     except OSError as exc:
         raise IntrinsicsError(f"{path}: cannot read calibration file ({exc.strerror})") from exc
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        # UnicodeDecodeError and json.JSONDecodeError are ValueErrors.
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # UnicodeDecodeError and json.JSONDecodeError are ValueErrors; OverflowError: int(inf).
         raise IntrinsicsError(
             f"{path}: not a calibration file ({CALIBRATION_FORMATS}): {_one_line(exc)}"
         ) from exc

@@ -21,7 +21,7 @@ from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
 from locgui.core.scene import Points3D, SceneImage, SceneMap
-from locgui.io.conventions import centre_quat_to_cam_from_world
+from locgui.io.conventions import centre_quat_to_cam_from_world, check_pose_values
 from locgui.io.nvm import NvmModel, read_nvm
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ def is_cambridge(path: Path) -> bool:
 def read_pose_list(path: Path) -> list[tuple[str, Rigid3]]:
     """(image name, ``cam_from_world``) per line of a ``dataset_*.txt`` file."""
     entries = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise SceneFormatError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
     for n, line in enumerate(lines[3:], 4):
         tokens = line.split()
         if not tokens:
@@ -48,8 +51,9 @@ def read_pose_list(path: Path) -> list[tuple[str, Rigid3]]:
             raise SceneFormatError(f"{path}: line {n}: expected 'name X Y Z W P Q R'")
         try:
             values = np.array(tokens[1:], dtype=np.float64)
+            check_pose_values(values[:3], values[3:])
         except ValueError as exc:
-            raise SceneFormatError(f"{path}: line {n}: non-numeric pose") from exc
+            raise SceneFormatError(f"{path}: line {n}: bad pose ({exc})") from exc
         entries.append((tokens[0], centre_quat_to_cam_from_world(values[:3], values[3:])))
     return entries
 

@@ -60,6 +60,19 @@ def cam_from_world_to_tum(cam_from_world: Rigid3) -> tuple[np.ndarray, np.ndarra
     return world_from_cam.translation.copy(), np.array([x, y, z, w])
 
 
+def check_pose_values(position: np.ndarray, quat: np.ndarray) -> None:
+    """Raise ValueError unless a read position and quaternion convert cleanly: finite, the
+    quaternion not (near) zero, and magnitudes whose products cannot overflow float64."""
+    p = np.abs(np.asarray(position, dtype=np.float64))
+    q = np.abs(np.asarray(quat, dtype=np.float64))
+    if not (np.isfinite(p).all() and np.isfinite(q).all()):
+        raise ValueError("pose value is not finite")
+    if not 1e-12 < q.max() < 1e12:
+        raise ValueError("quaternion is zero or out of range")
+    if p.max() >= 1e150:
+        raise ValueError("position is out of range")
+
+
 def centre_quat_to_cam_from_world(centre: np.ndarray, quat_wxyz: np.ndarray) -> Rigid3:
     """Camera centre + world-to-camera quaternion (w, x, y, z), as NVM and Cambridge store it."""
     R = quat_to_rotmat(quat_wxyz)

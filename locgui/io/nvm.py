@@ -17,7 +17,7 @@ import numpy as np
 
 from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
-from locgui.io.conventions import centre_quat_to_cam_from_world
+from locgui.io.conventions import centre_quat_to_cam_from_world, check_pose_values
 
 
 @dataclass
@@ -88,6 +88,7 @@ def read_nvm(path: str | Path) -> NvmModel:
     try:
         for _ in range(_count(path, lines, "number of cameras")):
             n, t = _next(path, lines, "a camera line")
+            check_pose_values(np.array(t[6:9], float), np.array(t[2:6], float))
             model.cameras.append(
                 NvmCamera(
                     name=t[0],
@@ -99,7 +100,7 @@ def read_nvm(path: str | Path) -> NvmModel:
                 )
             )
         _read_points(path, lines, model)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, OverflowError) as exc:  # OverflowError: colour not 0..255
         raise SceneFormatError(f"{path}: line {n}: malformed NVM record ({exc})") from exc
     return model
 
@@ -109,6 +110,8 @@ def _read_points(path: Path, lines: Iterator[tuple[int, list[str]]], model: NvmM
         num_points = _count(path, lines, "number of points")
     except SceneFormatError:
         return  # a model without its point section: cameras only
+    if num_points > path.stat().st_size:  # each point takes a line: refuse before allocating
+        raise SceneFormatError(f"{path}: truncated NVM file ({num_points} points announced)")
     xyz, rgb = np.zeros((num_points, 3)), np.zeros((num_points, 3), np.uint8)
     obs_point: list[int] = []
     obs_camera: list[int] = []

@@ -42,13 +42,18 @@ def check_ply(path: Path) -> None:
         raise SceneFormatError(f"{path}: not a PLY file (no 'ply' magic or no end_header)")
     header = data[:end].decode("ascii", errors="replace").splitlines()
     body = data[data.index(b"\n", end) + 1 :] if b"\n" in data[end:] else b""
-    fmt = next((line.split()[1] for line in header if line.startswith("format")), "")
+    fmt = next(
+        (line.split()[1] for line in header if len(line.split()) > 1 and line.startswith("format")),
+        "",
+    )
     elements: list[tuple[str, int, int | None]] = []  # name, count, row bytes (None: lists)
     for line in header:
         tokens = line.split()
         if tokens[:1] == ["element"] and len(tokens) == 3:
+            if not tokens[2].isdigit():
+                raise SceneFormatError(f"{path}: bad PLY element count {tokens[2]!r}")
             elements.append((tokens[1], int(tokens[2]), 0))
-        elif tokens[:1] == ["property"] and elements:
+        elif tokens[:1] == ["property"] and len(tokens) >= 2 and elements:
             name, count, row = elements[-1]
             size = _PLY_SIZES.get(tokens[1]) if tokens[1] != "list" else None
             elements[-1] = (name, count, None if row is None or size is None else row + size)

@@ -18,7 +18,11 @@ import numpy as np
 
 from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
-from locgui.io.conventions import cam_from_world_to_tum, tum_to_cam_from_world
+from locgui.io.conventions import (
+    cam_from_world_to_tum,
+    check_pose_values,
+    tum_to_cam_from_world,
+)
 
 FORMATS = ("tum", "colmap")
 
@@ -97,7 +101,10 @@ def read_poses(path: str | Path, fmt: str = "tum") -> tuple[list[str], list[Rigi
             continue
         if tokens[0].startswith("#"):
             if fmt == "tum" and tokens[:2] == ["#", "image"] and len(tokens) == 4:
-                stamp_names[float(tokens[2])] = tokens[3]
+                try:
+                    stamp_names[float(tokens[2])] = tokens[3]
+                except ValueError as exc:
+                    raise SceneFormatError(f"{path}: line {n}: non-numeric timestamp") from exc
             continue
         if len(tokens) != 8:
             raise SceneFormatError(f"{path}: line {n}: expected 8 values, got {len(tokens)}")
@@ -106,8 +113,13 @@ def read_poses(path: str | Path, fmt: str = "tum") -> tuple[list[str], list[Rigi
             values = np.array(tokens[1:] if fmt == "colmap" else tokens, dtype=np.float64)
         except ValueError as exc:
             raise SceneFormatError(f"{path}: line {n}: non-numeric pose value") from exc
-        if not np.isfinite(values).all():
-            raise SceneFormatError(f"{path}: line {n}: pose value is not finite")
+        try:  # colmap: qw qx qy qz tx ty tz; TUM: stamp tx ty tz qx qy qz qw
+            if fmt == "colmap":
+                check_pose_values(values[4:], values[:4])
+            else:
+                check_pose_values(values[:4], values[4:])
+        except ValueError as exc:
+            raise SceneFormatError(f"{path}: line {n}: {exc}") from exc
         if fmt == "colmap":
             names.append(str(first))
             poses.append(Rigid3.from_quat(values[:4], values[4:]))

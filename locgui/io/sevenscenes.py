@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,11 @@ def is_7scenes(path: Path) -> bool:
 def read_split_file(path: Path) -> list[str]:
     """Sequence folder names (``seq-01``) listed in a ``TrainSplit.txt``-style file."""
     names = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SceneFormatError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
             continue
@@ -62,7 +67,9 @@ def read_split_file(path: Path) -> list[str]:
 def read_pose_file(path: Path) -> Rigid3 | None:
     """``cam_from_world`` from a 4x4 camera-to-world ``.pose.txt``; None if not finite."""
     try:
-        matrix = np.loadtxt(path, dtype=np.float64)
+        with warnings.catch_warnings():  # an empty file: the shape check below reports it
+            warnings.simplefilter("ignore", UserWarning)
+            matrix = np.loadtxt(path, dtype=np.float64)
     except (OSError, ValueError) as exc:
         raise SceneFormatError(f"{path}: not a 4x4 pose matrix ({exc})") from exc
     if matrix.shape != (4, 4):

@@ -72,6 +72,8 @@ def _number(path: Path, where: str, d: dict[str, Any], key: str) -> float | None
     if key not in d:
         return None
     value = d[key]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:
+        value = math.inf  # math.isfinite() cannot take a JSON integer beyond float range
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SceneFormatError(f"{path}: {where}key {key!r} must be a finite number")
     return float(value)
@@ -133,7 +135,7 @@ def _pose(path: Path, index: int, frame: dict[str, Any]) -> np.ndarray:
         matrix = np.asarray(frame["transform_matrix"], dtype=np.float64)
     except KeyError as exc:
         raise SceneFormatError(f"{path}: frame {index} has no 'transform_matrix'") from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: a huge JSON integer
         raise SceneFormatError(f"{path}: frame {index} transform_matrix is not numeric") from exc
     if matrix.shape not in ((4, 4), (3, 4)) or not np.isfinite(matrix).all():
         raise SceneFormatError(
@@ -187,7 +189,7 @@ def read_transforms(path: str | Path) -> SceneMap:
         )
     if not scene.images:
         raise SceneFormatError(f"{json_path}: none of the {len(data['frames'])} images exist")
-    _apply_splits(scene, data)
+    _apply_splits(scene, data, json_path)
     scene.meta = {
         "convention": "OpenGL camera-to-world in file, converted to OpenCV cam_from_world",
         **{k: data[k] for k in ("aabb_scale", "scale", "offset") if k in data},
@@ -195,10 +197,13 @@ def read_transforms(path: str | Path) -> SceneMap:
     return scene
 
 
-def _apply_splits(scene: SceneMap, data: dict[str, Any]) -> None:
+def _apply_splits(scene: SceneMap, data: dict[str, Any], json_path: Path) -> None:
     by_name = {im.name: im for im in scene.images.values()}
     for key, split in _SPLIT_KEYS.items():
-        for name in data.get(key, []):
+        names = data.get(key, [])
+        if not isinstance(names, list):
+            raise SceneFormatError(f"{json_path}: {key!r} must be a list of image names")
+        for name in names:
             image = by_name.get(Path(os.path.normpath(str(name))).as_posix())
             if image is not None:
                 image.split = split
