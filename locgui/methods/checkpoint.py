@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from locgui.core.errors import BundleError, MethodError
 from locgui.core.scene import SceneMap
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,24 @@ def _unpickler_reason(exc: BaseException) -> str:
     lines = [line.strip() for line in detail.splitlines() if line.strip()] if marker else []
     reason = lines[0].split(". Please")[0].rstrip(".") if lines else ""
     return reason or "it holds Python objects beyond tensors"
+
+
+def shared_checkpoint(
+    bundle: Any, name: str, weights: str, device: Any, load: Callable[[], T]
+) -> T:
+    """``load()`` once per device for checkpoint ``name`` of ``bundle`` as it is stored now,
+    shared through the bundle's resource cache: a retrained checkpoint (another size or
+    modification time of ``weights`` or config.json) is loaded again.
+
+    Raises:
+        MethodError: the bundle has no checkpoint ``name``.
+    """
+    from locgui.runtime.resources import file_version
+
+    folder = checkpoint_folder(bundle, name)
+    version = file_version(folder / weights, folder / "config.json")
+    value: T = bundle.resources.get(name, str(device), load, version)
+    return value
 
 
 def file_id(path: Path) -> str:

@@ -15,10 +15,10 @@ from locgui.methods.checkpoint import (
     load_state,
     read_config,
     scene_fingerprint,
+    shared_checkpoint,
     write_checkpoint,
 )
 from locgui.runtime.context import RunContext
-from locgui.runtime.resources import file_version
 
 
 def train(source: Any, config: Any, ctx: RunContext, *, out: Any = None, device: str = "auto",
@@ -49,9 +49,7 @@ class ToyLocalizer:
 
     def __init__(self, bundle: Any, config: Any, device: str = "cpu") -> None:
         self.bundle, self.config, self.device = bundle, config, device
-        folder = checkpoint_folder(bundle, "toy")
-        version = file_version(folder / "toy.pt", folder / "config.json")
-        self.table = bundle.resources.get("toy", "cpu", lambda: load_table(bundle), version)
+        self.table = shared_checkpoint(bundle, "toy", "toy.pt", "cpu", lambda: load_table(bundle))
 
     def localize(self, query: Query, ctx: RunContext) -> LocalizationResult:
         from locgui.methods.features import get_extractor

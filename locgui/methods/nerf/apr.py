@@ -14,14 +14,19 @@ from locgui.core.camera import Camera
 from locgui.core.errors import MethodError
 from locgui.core.pose import Rigid3, project_to_rotation
 from locgui.core.results import LocalizationResult, Query
-from locgui.methods.checkpoint import check_fingerprint, checkpoint_folder, load_state, read_config
+from locgui.methods.checkpoint import (
+    check_fingerprint,
+    checkpoint_folder,
+    load_state,
+    read_config,
+    shared_checkpoint,
+)
 from locgui.methods.nerf.backbone import get_backbone, image_tensor
 from locgui.methods.nerf.checkpoint import bundle_nerf
 from locgui.methods.nerf.data import fit_size, resize_camera, resize_rgb
 from locgui.methods.nerf.query import PoseEstimate, query_camera, render_extras, solve_pnp
 from locgui.methods.nerf.spec import AprConfig
 from locgui.runtime.context import RunContext, resolve_device
-from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +53,7 @@ class AprLocalizer:
             model.load_state_dict(load_state(folder / "apr.pt", self.device))
             return model.eval()
 
-        version = file_version(folder / "apr.pt", folder / "config.json")
-        self.model = bundle.resources.get("apr", str(self.device), load, version)
+        self.model = shared_checkpoint(bundle, "apr", "apr.pt", self.device, load)
         self.backbone = get_backbone(self.device, bundle.resources)
         needs_nerf = config.refine == "match" or config.render_side > 0
         has_nerf = "nerf" in bundle.capabilities

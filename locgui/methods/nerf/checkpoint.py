@@ -14,17 +14,15 @@ from locgui.methods.checkpoint import (
     is_bundle,
     load_state,
     read_config,
+    shared_checkpoint,
 )
-from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
 
 def bundle_nerf(bundle: Any, device: Any = "cpu") -> Any:
     """The bundle's NeRF on ``device``, loaded once and shared (the bundle's resources)."""
-    folder = checkpoint_folder(bundle, "nerf")
-    version = file_version(folder / "nerf.pt", folder / "config.json")
-    return bundle.resources.get("nerf", str(device), lambda: load_nerf(bundle, device), version)
+    return shared_checkpoint(bundle, "nerf", "nerf.pt", device, lambda: load_nerf(bundle, device))
 
 
 def load_nerf(source: Any, device: Any = "cpu", scene: SceneMap | None = None) -> Any:

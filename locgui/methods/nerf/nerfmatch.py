@@ -13,7 +13,13 @@ from locgui.core.camera import Camera
 from locgui.core.errors import MethodError
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult, Query, Retrieved
-from locgui.methods.checkpoint import check_fingerprint, checkpoint_folder, load_state, read_config
+from locgui.methods.checkpoint import (
+    check_fingerprint,
+    checkpoint_folder,
+    load_state,
+    read_config,
+    shared_checkpoint,
+)
 from locgui.methods.nerf.backbone import STRIDE, get_backbone, global_descriptor, image_tensor
 from locgui.methods.nerf.checkpoint import bundle_nerf
 from locgui.methods.nerf.data import fit_size, resize_camera, resize_rgb
@@ -29,7 +35,6 @@ from locgui.methods.nerf.rays import patch_centers
 from locgui.methods.nerf.spec import NerfMatchConfig
 from locgui.methods.nerf.train_match import Reference, render_reference
 from locgui.runtime.context import RunContext, resolve_device
-from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +95,10 @@ class NerfMatchLocalizer:
                 f"{folder}: NeRFMatch was trained against another NeRF; run "
                 "`locgui train nerfmatch` again"
             )
-        version = file_version(folder / "nerfmatch.pt", folder / "config.json")
-        state = bundle.resources.get(
-            "nerfmatch", str(self.device), lambda: load_state(folder / "nerfmatch.pt", self.device),
-            version,
-        )
+        state = shared_checkpoint(
+            bundle, "nerfmatch", "nerfmatch.pt", self.device,
+            lambda: load_state(folder / "nerfmatch.pt", self.device),
+        )  # fmt: skip
         train = meta["train"]
         self.side = int(train["image_side"])
         self.temperature = float(train["temperature"])

@@ -18,10 +18,10 @@ from locgui.core.camera import Camera
 from locgui.core.errors import BundleError, LocguiError, MethodError
 from locgui.core.results import LocalizationResult, Matches2D3D, Query, SceneCoordinates
 from locgui.core.scene import DepthInfo
+from locgui.methods.checkpoint import shared_checkpoint
 from locgui.methods.scr.config import ScrConfig
 from locgui.methods.scr.data import CellGrid, depth_targets, make_grid
 from locgui.runtime.context import RunContext, resolve_device
-from locgui.runtime.resources import file_version
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ class ScrLocalizer:
             folder = Path(bundle.checkpoint_dir("scr"))
         except BundleError as exc:
             raise MethodError(f"{exc}; train it with `locgui train scr`") from exc
-        version = file_version(folder / "weights.pt", folder / "config.json")
-        self.model = bundle.resources.get(
-            "scr", self.device, lambda: load_checkpoint(folder, bundle.scene, self.device), version
-        )
+        self.model = shared_checkpoint(
+            bundle, "scr", "weights.pt", self.device,
+            lambda: load_checkpoint(folder, bundle.scene, self.device),
+        )  # fmt: skip
         self._source_scene: Any = None
 
     # ------------------------------------------------------------------ inference
