@@ -74,10 +74,7 @@ class MethodSpec:
             values.update(self.presets[preset])
         values.update(overrides)
         cls = self.config_class()
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise MethodError(f"method {self.name} has no parameter(s) {sorted(unknown)}")
+        _check_fields(cls, values, f"method {self.name}")
         return cls(**values)
 
     def missing_capabilities(self, capabilities: set[str]) -> list[str]:
@@ -134,9 +131,7 @@ class TrainerSpec:
     def make_config(self, tiny: bool = False, **overrides: Any) -> Any:
         values = {**(self.tiny if tiny else {}), **overrides}
         cls = self.config_class()
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise MethodError(f"trainer {self.name} has no parameter(s) {sorted(unknown)}")
+        _check_fields(cls, values, f"trainer {self.name}")
         try:
             return cls(**values)
         except (TypeError, ValueError) as exc:
@@ -164,6 +159,13 @@ class TrainerSpec:
         if not self.renderer:
             raise MethodError(f"{self.name} does not render views")
         return _load(self.renderer)(bundle, device)
+
+
+def _check_fields(cls: type, values: dict[str, Any], owner: str) -> None:
+    """Raise MethodError naming the keys of ``values`` that are no field of ``cls``."""
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise MethodError(f"{owner} has no parameter(s) {sorted(unknown)}")
 
 
 def _how_to_get(missing: list[str]) -> str:
