@@ -151,7 +151,7 @@ def test_ply_points_round_trip(tmp_path: Path) -> None:
         open_scene(path)
 
 
-def test_image_folder_one_camera_per_size(tmp_path: Path) -> None:
+def test_image_folder_without_exif_one_camera_per_size(tmp_path: Path) -> None:
     for name, (h, w) in {"a.png": (30, 40), "b.jpg": (30, 40), "c.png": (20, 10)}.items():
         write_image(tmp_path / "images" / name, np.zeros((h, w, 3), np.uint8))
     scene = open_scene(tmp_path)
@@ -159,9 +159,13 @@ def test_image_folder_one_camera_per_size(tmp_path: Path) -> None:
     assert scene.image_dir == (tmp_path / "images").resolve()
     assert [im.name for im in scene.images.values()] == ["a.png", "b.jpg", "c.png"]
     assert scene.posed_ids() == []
+    # No EXIF: the documented default prior, 1.2 x the longer side, one camera per size.
     assert scene.cameras == {
-        1: Camera.from_fov(40, 30, 60.0, 1),
-        2: Camera.from_fov(10, 20, 60.0, 2),
+        1: Camera("SIMPLE_RADIAL", 40, 30, (48.0, 20.0, 15.0, 0.0), 1),
+        2: Camera("SIMPLE_RADIAL", 10, 20, (24.0, 5.0, 10.0, 0.0), 2),
+    }
+    assert scene.meta["camera_priors"][1] == {
+        "focal": 48.0, "source": "default", "name": "", "bounds": 2.5, "images": 2
     }
     (tmp_path / "images" / "d.jpg").write_bytes(b"not an image")
     with pytest.raises(ImageDecodeError, match="d.jpg: not a decodable image"):

@@ -8,6 +8,7 @@ Accepted files:
   principal point is converted to COLMAP's pixel convention (+0.5).
 - COLMAP ``cameras.txt``: the first camera line ``CAMERA_ID MODEL WIDTH HEIGHT PARAMS...``
   (or a bare ``MODEL WIDTH HEIGHT PARAMS...``).
+- A bare 3x3 K matrix in text (``K.txt`` as many datasets ship it), no image size.
 - JSON from ``Camera.to_dict`` (``{"model", "width", "height", "params"}``), optionally under
   a ``"camera"`` key.
 
@@ -29,7 +30,7 @@ import numpy as np
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 
-CALIBRATION_FORMATS = "OpenCV YAML/XML, COLMAP cameras.txt or camera.json"
+CALIBRATION_FORMATS = "OpenCV YAML/XML, COLMAP cameras.txt, camera.json or a 3x3 K text file"
 """The calibration file formats, for help texts."""
 
 _OPENCV_SUFFIXES = (".yaml", ".yml", ".xml")
@@ -145,6 +146,9 @@ def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
         if suffix == ".json":
             data: Any = json.loads(text)
             return Camera.from_dict(data.get("camera", data)), ""
+        matrix = _plain_matrix(text)
+        if matrix is not None:
+            return matrix, "a bare 3x3 K: principal point taken as written, no distortion"
         return _read_colmap_text(path, text), ""
     except UnsupportedCameraModel as exc:
         raise IntrinsicsError(f"{path}: {exc}") from exc
@@ -159,6 +163,21 @@ def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
 
 def _one_line(what: object) -> str:
     return " ".join(str(what).split()) or type(what).__name__
+
+
+def _plain_matrix(text: str) -> Camera | None:
+    """A text file holding only the 9 numbers of K (row by row) -> PINHOLE of size 0 x 0."""
+    tokens = text.replace(",", " ").replace("[", " ").replace("]", " ").split()
+    if len(tokens) != 9:
+        return None
+    try:
+        k = np.array([float(t) for t in tokens]).reshape(3, 3)
+    except ValueError:
+        return None
+    if not np.all(np.isfinite(k)) or k[2, 2] == 0 or np.any(k[[1, 2, 2], [0, 0, 1]] != 0):
+        return None
+    k = k / k[2, 2]
+    return Camera("PINHOLE", 0, 0, (k[0, 0], k[1, 1], k[0, 2], k[1, 2]))
 
 
 def _read_colmap_text(path: Path, text: str) -> Camera:

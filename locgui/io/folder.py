@@ -1,19 +1,20 @@
 """A plain folder of images (no poses) -> ``SceneMap``.
 
-One SIMPLE_PINHOLE camera per distinct image size, guessed from a field of view
-(``meta["intrinsics_guessed"] = True``): good enough to start SfM, which refines them.
+Cameras come from priors: one SIMPLE_RADIAL camera per (EXIF camera, image size, EXIF focal)
+group, or per image size for photos without EXIF (``locgui.io.camera_priors``). They are
+marked ``meta["intrinsics_guessed"]`` (SfM refines them, within bounds) unless a calibration
+is given; ``meta["camera_priors"]`` records each camera's prior.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.scene import SceneImage, SceneMap
+from locgui.io.calibration import Intrinsics
+from locgui.io.camera_priors import group_cameras
 from locgui.io.images import IMAGE_SUFFIXES, image_size
-
-GUESSED_FOV_DEG = 60.0
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -35,8 +36,9 @@ def is_image_folder(path: Path) -> bool:
     return image_folder_of(path) is not None
 
 
-def read_image_folder(path: str | Path, fov_deg: float = GUESSED_FOV_DEG) -> SceneMap:
-    """Every image file of the folder, unposed, with guessed intrinsics.
+def read_image_folder(path: str | Path, calibration: Intrinsics | None = None) -> SceneMap:
+    """Every image file of the folder, unposed, with cameras from priors
+    (``locgui.io.camera_priors``: EXIF focal, else 1.2 x the longer side) or ``calibration``.
 
     Raises:
         SceneFormatError: no image files.
@@ -46,17 +48,17 @@ def read_image_folder(path: str | Path, fov_deg: float = GUESSED_FOV_DEG) -> Sce
     folder = image_folder_of(path)
     if folder is None:
         raise SceneFormatError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)})")
-    cameras: dict[tuple[int, int], Camera] = {}
+    files = _image_files(folder)
+    listed = [(image_id, file, image_size(file)) for image_id, file in enumerate(files, 1)]
+    cameras, camera_of, priors = group_cameras(listed, calibration)
+    guessed = any(rec["source"] != "calibration" for rec in priors.values())
     scene = SceneMap(
         image_dir=folder,
         source_format="images",
         source_path=path,
-        meta={"intrinsics_guessed": True, "guessed_fov_deg": fov_deg},
+        meta={"intrinsics_guessed": guessed, "camera_priors": priors},
     )
-    for image_id, file in enumerate(_image_files(folder), 1):
-        size = image_size(file)
-        if size not in cameras:
-            cameras[size] = Camera.from_fov(size[0], size[1], fov_deg, len(cameras) + 1)
-        scene.images[image_id] = SceneImage(image_id, file.name, cameras[size].camera_id)
-    scene.cameras = {c.camera_id: c for c in cameras.values()}
+    for image_id, file, _ in listed:
+        scene.images[image_id] = SceneImage(image_id, file.name, camera_of[image_id])
+    scene.cameras = cameras
     return scene
