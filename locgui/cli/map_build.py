@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--poses", default="auto", choices=("auto", "triangulate", "sfm"),
         help="auto: triangulate known poses, else incremental SfM",
     )  # fmt: skip
+    parser.add_argument(
+        "--intrinsics", default="", metavar="FILE|fov:DEG",
+        help="calibration used as is for SfM (OpenCV YAML, cameras.txt, camera.json, a 3x3 K "
+        "text file); default: EXIF focal, else 1.2 x the longer side, refined within bounds",
+    )  # fmt: skip
     parser.add_argument("--copy-images", action="store_true", help="copy images into the map")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     parser.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         sfm=args.poses,
         copy_images=args.copy_images,
         device=args.device,
+        intrinsics=args.intrinsics,
     )
     start = time.perf_counter()
     ctx = RunContext(on_progress=None if args.json else ProgressPrinter())
@@ -88,11 +94,29 @@ def run(args: argparse.Namespace) -> int:
         "queries_held_out": len(report.queries),
         "seconds": round(elapsed, 2),
         "stage_seconds": {k: round(v, 2) for k, v in report.timings.items()},
+        "cameras": report.cameras,
     }
     if args.json:
         print(json.dumps(info, indent=2))
     else:
         print(file=sys.stderr)
         for key, value in info.items():
-            print(f"{key:>18}: {value}")
+            if key != "cameras":
+                print(f"{key:>18}: {value}")
+        for line in camera_lines(report.cameras):
+            print(line)
     return 0
+
+
+def camera_lines(cameras: list[dict]) -> list[str]:
+    """One line per SfM camera: prior vs final focal, and why it was held."""
+    lines = []
+    for c in cameras:
+        final = "-" if c["final_focal"] is None else f"{c['final_focal']:.1f}"
+        change = "" if c["change"] is None else f" ({100 * c['change']:+.1f}%)"
+        held = "" if c["refined"] else f"; {c['note']}"
+        lines.append(
+            f"{'camera ' + str(c['camera_id']):>18}: {c['source']} prior {c['prior_focal']:.1f} px"
+            f" -> {final} px{change}, {c['registered']}/{c['images']} images registered{held}"
+        )
+    return lines

@@ -52,6 +52,13 @@ class MapBuildConfig:
         "auto", "poses: 'auto' (triangulate known poses, else SfM), 'triangulate', 'sfm'",
         choices=("auto", "triangulate", "sfm"),
     )  # fmt: skip
+    intrinsics: str = param(
+        "", "SfM cameras: a calibration file or fov:DEG used as is (never refined); empty: "
+        "priors from EXIF, else 1.2 x the longer side, refined within bounds",
+    )  # fmt: skip
+    calibrate_min_images: int = param(
+        3, "SfM refines a camera's focal only when at least this many images share it", 1, 1000
+    )
     copy_images: bool = param(False, "copy the mapping images into the bundle")
     device: str = param("auto", "torch device for features and matching")
     seed: int = param(0, "random seed (k-means, RANSAC)", 0, 2**31 - 1)

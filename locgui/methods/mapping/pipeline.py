@@ -20,7 +20,12 @@ from locgui.methods.mapping.matching import extract_all, match_pairs, verify_wit
 from locgui.methods.mapping.pairs import select_pairs
 from locgui.methods.mapping.reconstruct import incremental_sfm, triangulate
 from locgui.methods.mapping.retrieval_index import fit_index, neighbours_fn
-from locgui.methods.mapping.source import MappingInput, load_source, select_images
+from locgui.methods.mapping.source import (
+    MappingInput,
+    load_source,
+    select_images,
+    with_calibration,
+)
 from locgui.runtime.context import RunContext, resolve_device
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,8 @@ class BuildReport:
         pairs: image pairs matched / kept after verification.
         queries: held-out query image names (split "test").
         timings: stage -> seconds.
+        cameras: SfM only: per camera its focal prior (and source), final focal, images
+            used and registered, and whether it was refined (``CalibrationPolicy.report``).
     """
 
     path: Path
@@ -46,6 +53,7 @@ class BuildReport:
     queries: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     mean_track_length: float = 0.0
+    cameras: list[dict[str, Any]] = field(default_factory=list)
 
 
 def extractor_options(cfg: MapBuildConfig) -> dict[str, Any]:
@@ -71,6 +79,7 @@ def build_map(
     """
     from locgui.io.bundle import check_replaceable, write_bundle
     from locgui.io.bundle_safety import check_disjoint
+    from locgui.io.calibration import parse_intrinsics
     from locgui.methods.features import get_extractor, get_matcher
 
     cfg = config or MapBuildConfig()
@@ -86,6 +95,8 @@ def build_map(
         check_replaceable(out)
     with ctx.stage("load"):
         scene = source if isinstance(source, SceneMap) else load_source(Path(source))
+        if cfg.intrinsics:
+            scene = with_calibration(scene, parse_intrinsics(cfg.intrinsics))
         check_disjoint(out, _source_folders(scene))
         inp = select_images(scene, cfg.holdout, cfg.sfm)
     scene = inp.scene
@@ -129,12 +140,14 @@ def build_map(
             copy_images=cfg.copy_images,
             overwrite=overwrite,
             extra={"build": {"config": cfg.to_dict(), "pairs": [len(pairs), len(kept)],
+                             "cameras": mapped.meta.get("cameras", []),
                              "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()}}},
         )  # fmt: skip
     lengths = mapped.points.track_lengths()
     return BuildReport(
         path, len(mapped.images), len(mapped.points), (len(pairs), len(kept)), queries,
         dict(ctx.timings), float(lengths.mean()) if len(lengths) else 0.0,
+        mapped.meta.get("cameras", []),
     )  # fmt: skip
 
 
@@ -165,7 +178,7 @@ def _reconstruct(
             with ctx.stage("sfm"):
                 mapped = incremental_sfm(
                     scene, inp.map_ids, feats, kept, work, ctx, cfg.seed,
-                    threshold, cfg.min_pair_matches,
+                    threshold, cfg.min_pair_matches, cfg.calibrate_min_images,
                 )  # fmt: skip
     log.info("mapped %d images, %d points", len(mapped.images), len(mapped.points))
     return mapped, kept

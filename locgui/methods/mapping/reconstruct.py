@@ -21,6 +21,11 @@ import numpy as np
 from locgui.core.errors import MethodError
 from locgui.core.scene import SceneMap
 from locgui.methods.localize.geometry import to_pycolmap_camera, to_pycolmap_rigid
+from locgui.methods.mapping.calibration import (
+    CalibrationPolicy,
+    calibration_policy,
+    has_focal_prior,
+)
 from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -72,11 +77,11 @@ def write_database(
     import pycolmap
 
     cam_ids = sorted({scene.images[i].camera_id for i in ids})
-    known = not scene.meta.get("intrinsics_guessed", False)
     with pycolmap.Database.open(str(path)) as db:
         for cid in cam_ids:
             camera = to_pycolmap_camera(scene.cameras[cid])
-            camera.has_prior_focal_length = known  # calibrated: essential-matrix verification
+            # A trusted focal (calibrated or EXIF) lets verification use the essential matrix.
+            camera.has_prior_focal_length = has_focal_prior(scene, cid)
             db.write_camera(camera, use_camera_id=True)
             rig = pycolmap.Rig(rig_id=cid)
             rig.add_ref_sensor(pycolmap.sensor_t(type=pycolmap.SensorType.CAMERA, id=cid))
@@ -173,12 +178,19 @@ def incremental_sfm(
     seed: int = 0,
     verify_threshold_px: float = 4.0,
     min_inliers: int = 15,
+    min_images_to_calibrate: int = 3,
 ) -> SceneMap:
     """pycolmap geometric verification + incremental mapping; the largest model wins.
+
+    Intrinsics follow ``calibration_policy``: a camera is self-calibrated only when it is not
+    user-calibrated and at least ``min_images_to_calibrate`` images share it; a camera whose
+    focal leaves its prior's bounds is mapped again with the focal held at the prior. The
+    mapped scene's ``meta["cameras"]`` reports each camera's prior and final focal.
 
     Args:
         verify_threshold_px: two-view RANSAC threshold (full-resolution pixels).
         min_inliers: pairs with fewer verified inliers are not used.
+        min_images_to_calibrate: fewest images sharing a camera for its focal to be refined.
     """
     import pycolmap
 
@@ -195,19 +207,45 @@ def incremental_sfm(
     with cancellation_token(ctx) as token:
         pycolmap.verify_matches(str(db_path), str(pairs_file), two_view, cancellation_token=token)
     log.info("geometric verification: %.1f s", time.perf_counter() - started)
-    out = workdir / "sfm"
+    policy = calibration_policy(scene, ids, min_images_to_calibrate)
+    best = _incremental(scene, ids, db_path, workdir / "sfm", ctx, seed, min_inliers, policy)
+    escaped = policy.escaped(best)
+    if escaped:  # re-estimate those cameras with their focal held at the prior
+        for cid, reason in escaped.items():
+            log.warning("camera %d: %s; mapping again with its focal held at the prior", cid,
+                        reason)  # fmt: skip
+        policy = policy.holding(escaped, db_path)
+        best = _incremental(scene, ids, db_path, workdir / "sfm2", ctx, seed, min_inliers, policy)
+    log.info("SfM registered %d of %d images", best.num_reg_images(), len(ids))
+    final = workdir / "best"
+    final.mkdir(exist_ok=True)
+    best.write_binary(str(final))
+    mapped = _to_scene(final, scene)
+    mapped.units = "arbitrary"
+    mapped.meta["cameras"] = policy.report(best, scene, ids)
+    return mapped
+
+
+def _incremental(
+    scene: SceneMap,
+    ids: list[int],
+    db_path: Path,
+    out: Path,
+    ctx: RunContext,
+    seed: int,
+    min_inliers: int,
+    policy: CalibrationPolicy,
+) -> Any:
+    """pycolmap incremental mapping under ``policy``; the model with most images."""
+    import pycolmap
+
     out.mkdir(parents=True, exist_ok=True)
     options = pycolmap.IncrementalPipelineOptions()
     options.num_threads = 2
     options.random_seed = seed
     options.min_num_matches = int(min_inliers)
     options.min_model_size = 3
-    if not scene.meta.get("intrinsics_guessed", False):
-        # Known intrinsics stay fixed: refining a PINHOLE's fx and fy separately drifts.
-        options.ba_refine_focal_length = False
-        options.ba_refine_extra_params = False
-        options.mapper.abs_pose_refine_focal_length = False
-        options.mapper.abs_pose_refine_extra_params = False
+    policy.apply(options)
     ctx.progress("sfm", -1.0, f"incremental mapping of {len(ids)} images")
     assert scene.image_dir is not None
     with cancellation_token(ctx) as token:
@@ -218,14 +256,7 @@ def incremental_sfm(
         raise MethodError(
             f"SfM registered no images of {scene.source_path} (too few matches between them)"
         )
-    best = max(models.values(), key=lambda r: r.num_reg_images())
-    log.info("SfM registered %d of %d images", best.num_reg_images(), len(ids))
-    final = out / "best"
-    final.mkdir(exist_ok=True)
-    best.write_binary(str(final))
-    mapped = _to_scene(final, scene)
-    mapped.units = "arbitrary"
-    return mapped
+    return max(models.values(), key=lambda r: r.num_reg_images())
 
 
 def _to_scene(model_dir: Path, source: SceneMap) -> SceneMap:

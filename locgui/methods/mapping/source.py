@@ -8,6 +8,7 @@ from pathlib import Path
 
 from locgui.core.errors import SceneFormatError
 from locgui.core.scene import SceneMap
+from locgui.io.calibration import Intrinsics
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +71,27 @@ def select_images(scene: SceneMap, holdout: int = 0, mode: str = "auto") -> Mapp
     if len(map_ids) < 2:
         raise SceneFormatError(f"{scene.source_path}: {len(map_ids)} mapping images; need 2+")
     return MappingInput(scene, sorted(map_ids), sorted(queries), is_posed)
+
+
+def with_calibration(scene: SceneMap, calibration: Intrinsics) -> SceneMap:
+    """A copy of ``scene`` whose cameras come from a user-given ``calibration`` (images of
+    another aspect ratio keep priors; see ``locgui.io.camera_priors.group_cameras``)."""
+    from locgui.io.camera_priors import group_cameras
+    from locgui.io.images import image_size
+
+    if scene.image_dir is None:
+        raise SceneFormatError(f"{scene.source_path}: the scene has no image folder")
+    out = scene.subset(list(scene.images))
+    listed = []
+    for im in out.images.values():
+        file = scene.image_dir / im.name
+        if im.name in scene.missing_images or not file.is_file():
+            continue
+        listed.append((im.image_id, file, image_size(file)))
+    cameras, camera_of, priors = group_cameras(listed, calibration)
+    out.cameras = cameras
+    for image_id, cid in camera_of.items():
+        out.images[image_id] = replace(out.images[image_id], camera_id=cid)
+    out.meta = {**scene.meta, "camera_priors": priors,
+                "intrinsics_guessed": any(r["source"] != "calibration" for r in priors.values())}
+    return out
