@@ -81,7 +81,13 @@ class QueryIntrinsics:
 def query_intrinsics(
     query: Query, width: int, height: int, bundle: Any, fov_deg: float, use_map: bool = True
 ) -> QueryIntrinsics:
-    """Intrinsics for a ``width`` x ``height`` query: its own, a same-size map camera, or a guess.
+    """Intrinsics for a ``width`` x ``height`` query, the first that applies of:
+
+    1. its own (``query.camera``);
+    2. with EXIF in its file: the map camera the same EXIF camera and size were mapped with,
+       else the EXIF focal (``locgui.io.camera_priors``), source "exif";
+    3. without EXIF: a map camera of the same image size;
+    4. a guess from ``fov_deg`` whose focal PnP estimates (source "fov").
 
     Raises QueryFailure when the query's own intrinsics are for another image size.
     """
@@ -93,13 +99,47 @@ def query_intrinsics(
                 f"{width}x{height}"
             )
         return QueryIntrinsics(cam, "query", "")
-    for map_cam in bundle.scene.cameras.values() if use_map else ():
-        if (map_cam.width, map_cam.height) == (width, height):
-            note = f"no intrinsics given: used map camera {map_cam.camera_id} (same image size)"
-            return QueryIntrinsics(map_cam, "map", note)
+    prior = _exif_prior(query, width, height)
+    if prior is not None:
+        mapped = _map_camera(bundle, width, height, prior.name) if use_map else None
+        if mapped is not None:
+            note = f"intrinsics: map camera {mapped.camera_id} (same EXIF camera and size)"
+            return QueryIntrinsics(mapped, "map", note)
+        from locgui.io.camera_priors import prior_camera
+
+        camera = prior_camera(prior, width, height, 1)
+        note = f"intrinsics: EXIF focal {prior.focal:.1f} px ({prior.name or 'unnamed camera'})"
+        return QueryIntrinsics(camera, "exif", note)
+    mapped = _map_camera(bundle, width, height, "") if use_map else None
+    if mapped is not None:
+        note = f"no intrinsics given: used map camera {mapped.camera_id} (same image size)"
+        return QueryIntrinsics(mapped, "map", note)
     guess = Camera.from_fov(width, height, fov_deg)
     note = f"no intrinsics given: guessed from a {fov_deg:g} deg horizontal field of view"
     return QueryIntrinsics(guess, "fov", note)
+
+
+def _exif_prior(query: Query, width: int, height: int) -> Any:
+    """The query file's EXIF focal prior, or None (no file, no EXIF)."""
+    if query.path is None:
+        return None
+    from locgui.io.camera_priors import image_prior
+
+    prior = image_prior(query.path, width, height)
+    return prior if prior.source == "exif" else None
+
+
+def _map_camera(bundle: Any, width: int, height: int, exif_name: str) -> Camera | None:
+    """A map camera of this image size whose images had the EXIF camera name ``exif_name``
+    ("" : any camera of the size, preferring one mapped without EXIF)."""
+    manifest = getattr(bundle, "manifest", None) or {}
+    rows = manifest.get("build", {}).get("cameras", []) if isinstance(manifest, dict) else []
+    names = {int(r["camera_id"]): str(r.get("name", "")) for r in rows}
+    same_size = [c for c in bundle.scene.cameras.values() if (c.width, c.height) == (width, height)]
+    if exif_name:
+        return next((c for c in same_size if names.get(c.camera_id) == exif_name), None)
+    same_size.sort(key=lambda c: names.get(c.camera_id, "") != "")
+    return same_size[0] if same_size else None
 
 
 # ---------------------------------------------------------------------------------- features
