@@ -96,9 +96,14 @@ def format_result(summary: dict[str, Any]) -> str:
     t = " ".join(f"{v:+.4f}" for v in pose["translation"])
     timings = ", ".join(f"{k} {v:.0f}" for k, v in summary["timings_ms"].items())
     retrieved = " ".join(r["name"] for r in summary["retrieved"])
+    sigma = summary.get("uncertainty") or {}
+    spread = ""
+    if "position" in sigma:
+        spread = (f"\n  uncertainty (1 sigma): position {sigma['position']:.3g}, rotation "
+                  f"{sigma['rotation_deg']:.2g} deg")  # fmt: skip
     return (
         f"{name}: OK - {summary['reason']}\n"
-        f"  cam_from_world q(wxyz)=[{q}] t=[{t}]\n"
+        f"  cam_from_world q(wxyz)=[{q}] t=[{t}]{spread}\n"
         f"  retrieved: {retrieved}\n"
         f"  timings (ms): {timings} (total {summary['total_ms']:.0f})"
     )

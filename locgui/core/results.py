@@ -184,6 +184,7 @@ class LocalizationResult:
             "camera": self.camera.to_dict() if self.camera else None,
             "num_inliers": self.num_inliers,
             "num_matches": len(self.matches_2d3d) if self.matches_2d3d is not None else 0,
+            "uncertainty": self.extras.get("uncertainty"),
             "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
             "total_ms": round(self.total_time * 1000, 2),
             "retrieved": [

@@ -12,7 +12,8 @@ module (or object) with ``SPECS`` and/or ``TRAINERS`` lists.
 A localizer class is constructed as ``Cls(bundle, config, device)`` and offers
 ``localize(query, ctx) -> LocalizationResult``; it never raises for a query that merely fails
 (it returns ``success=False`` with a reason) and raises ``MethodError`` for a map or config
-it cannot work with.
+it cannot work with. ``MethodSpec.create`` wraps it so that every success passes the same pose
+validation (``locgui.methods.localize.validation``).
 """
 
 from __future__ import annotations
@@ -90,8 +91,11 @@ class MethodSpec:
             raise MethodError(
                 f"method {self.name} needs map capabilities {missing}; {_how_to_get(missing)}"
             )
+        from locgui.methods.localize.validation import ValidatedLocalizer
+
         cls = _load(self.factory)
-        return cls(bundle, config if config is not None else self.make_config(), device)
+        inner = cls(bundle, config if config is not None else self.make_config(), device)
+        return ValidatedLocalizer(inner, bundle)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from locgui.model.selection import Selection
 from locgui.model.state import AppState
 from locgui.qt import style
 
-COLUMNS = ("method", "status", "inliers", "Δt", "Δr", "time", "stages", "position", "reason")
+COLUMNS = (
+    "method", "status", "inliers", "Δt", "Δr", "±σ", "time", "stages", "position", "reason"
+)
 
 
 def _fmt_stages(timings: dict[str, float]) -> str:
@@ -23,6 +25,10 @@ def result_cells(state: AppState, r: LocalizationResult) -> list[str]:
     err = state.errors(r)
     unit = "m" if state.scene is not None and state.scene.units == "metres" else "u"
     pos = "—"
+    sigma = r.extras.get("uncertainty") or {}
+    spread = "—"
+    if "position" in sigma:
+        spread = f"{sigma['position']:.3g} {unit} / {sigma.get('rotation_deg', 0.0):.2g}°"
     if r.cam_from_world is not None:
         pos = " ".join(f"{v:.2f}" for v in r.cam_from_world.center)
     return [
@@ -31,6 +37,7 @@ def result_cells(state: AppState, r: LocalizationResult) -> list[str]:
         f"{r.num_inliers} / {n}",
         f"{err[0]:.3f} {unit}" if err else "—",
         f"{err[1]:.2f}°" if err else "—",
+        spread,
         f"{r.total_time * 1000:.0f} ms",
         _fmt_stages(r.timings),
         pos,
@@ -50,6 +57,8 @@ class ResultsPanel(QtWidgets.QTableWidget):
             "Δt": "camera-centre error against ground truth (map units)",
             "Δr": "rotation error against ground truth (degrees)",
             "stages": "per-stage time in ms",
+            "±σ": "1-sigma uncertainty of the pose from its inliers: position (map units) / "
+            "rotation (degrees)",
             "position": "estimated camera centre (world, map units)",
         }
         for c, name in enumerate(COLUMNS):
@@ -81,9 +90,8 @@ class ResultsPanel(QtWidgets.QTableWidget):
             self.methods = []
             for method, r in results.items():
                 done = method in self.app_state.results.get(sel.query or "", {})
-                cells = (
-                    result_cells(self.app_state, r) if done else [method, "… running"] + [""] * 7
-                )
+                running = [method, "… running"] + [""] * (len(COLUMNS) - 2)
+                cells = result_cells(self.app_state, r) if done else running
                 self._add_row(method, cells, r, done)
             if sel.method in self.methods:
                 self.selectRow(self.methods.index(sel.method))
@@ -98,14 +106,14 @@ class ResultsPanel(QtWidgets.QTableWidget):
                 item.setText("■ " + text)
             if c == 1 and done:
                 item.setForeground(QtGui.QColor(style.INLIER if r.success else style.OUTLIER))
-            if c in (2, 3, 4, 5):
+            if c in (2, 3, 4, 5, 6):
                 item.setTextAlignment(
                     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
                 )
-            if c == 7 and r.cam_from_world is not None:
+            if c == 8 and r.cam_from_world is not None:
                 m = np.array2string(r.cam_from_world.matrix()[:3], precision=4, suppress_small=True)
                 item.setToolTip(f"cam_from_world [R | t]:\n{m}")
-            if c == 8:
+            if c == 9:
                 item.setToolTip(r.reason)
             self.setItem(row, c, item)
         self.methods.append(method)

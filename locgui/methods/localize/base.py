@@ -166,6 +166,7 @@ class StructureLocalizer:
         result.success = True
         result.cam_from_world = pnp.cam_from_world
         result.camera = pnp.camera
+        result.extras["threshold_px"] = float(self.config.ransac_threshold * prepared.scale)
         result.reason = _join(
             f"{pnp.num_inliers} inliers of {len(matches)} 2D-3D matches",
             result.extras.get("intrinsics_note", ""),

@@ -137,6 +137,7 @@ class ScrLocalizer:
         result.success = True
         result.cam_from_world = pnp.cam_from_world
         result.camera = pnp.camera
+        result.extras["threshold_px"] = float(cfg.ransac_threshold)
         result.reason = f"{pnp.num_inliers} inliers of {n} confident scene coordinates"
 
     # ------------------------------------------------------------------ ground truth
