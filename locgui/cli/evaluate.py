@@ -36,6 +36,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{metric['median_rotation_deg']:.3f} deg "
         f"({100 * rel['median_translation']:.3f}% of the scene radius "
         f"{summary['scene_radius']:.3f})",
+        f"scene radius R = {summary['scene_radius']:.4g}{unit}: median distance of "
+        f"{summary.get('scene_radius_cameras', '?')} ground-truth cameras (map + queries) from "
+        "their centroid",
         "recall: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in metric["recall"].items()),
         "recall (R = scene radius): "
         + ", ".join(f"{k} {100 * v:.1f}%" for k, v in rel["recall"].items()),
@@ -72,6 +75,27 @@ def write_outputs(folder: Path, summary: dict[str, Any], report: Any) -> list[Pa
     return [folder / "summary.json", folder / "rows.csv", tum, colmap]
 
 
+def evaluation_radius(
+    bundle: Any, gt_scene: Any, refs: list[Any], aligned: bool
+) -> tuple[float, int]:
+    """(scene radius, cameras it is computed from): the median distance of every ground-truth
+    camera, map and queries, from their centroid, in ground-truth units. ``aligned``: the
+    ground truth has its own frame (the map was built by SfM), so only its cameras count."""
+    import numpy as np
+
+    parts = [gt_scene.camera_centers()] if gt_scene.posed_ids() else []
+    if not aligned:  # the map is in the ground truth's frame: its cameras count too
+        parts.append(bundle.scene.camera_centers())
+        parts.append(np.array([r.gt_cam_from_world.center for r in refs
+                               if r.gt_cam_from_world is not None]).reshape(-1, 3))  # fmt: skip
+    centers = np.unique(np.round(np.concatenate(parts), 9), axis=0) if parts else np.zeros((0, 3))
+    if len(centers) < 2:
+        return float(bundle.scene.scene_radius()), len(centers)
+    d = np.linalg.norm(centers - centers.mean(axis=0), axis=1)
+    radius = float(np.median(d))
+    return (radius if radius > 0 else 1.0), len(centers)
+
+
 def run(args: argparse.Namespace) -> int:
     from locgui.cli.localize import fov_of, make_localizer
     from locgui.io.bundle import open_bundle
@@ -85,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit > 0:
         refs = refs[: args.limit]
     align = gt_alignment(bundle, gt_scene)
-    radius = gt_scene.scene_radius() if align is not None else bundle.scene.scene_radius()
+    radius, n_cameras = evaluation_radius(bundle, gt_scene, refs, align is not None)
     spec, localizer = make_localizer(args, bundle)
     fov = fov_of(args.intrinsics)
     if fov is not None:  # evaluate the field-of-view guess: drop the known intrinsics
@@ -95,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         parse_intrinsics(args.intrinsics) if args.intrinsics and not fov else None, align=align,
     )  # fmt: skip
     summary = report.summary()
+    summary["scene_radius_cameras"] = n_cameras
     written = write_outputs(Path(args.out), summary, report) if args.out else []
     if args.json:
         print(
