@@ -5,7 +5,7 @@ Heavy packages (pycolmap, OpenCV, open3d) are imported inside the reading functi
 """
 
 from locgui.io.cambridge import is_cambridge
-from locgui.io.colmap import is_colmap
+from locgui.io.colmap_layout import is_colmap
 from locgui.io.folder import is_image_folder
 from locgui.io.formats import FORMATS, SceneFormat, detect_format, open_scene, register_format
 from locgui.io.ply import is_ply
@@ -18,7 +18,8 @@ for _fmt in (
         "colmap",
         is_colmap,
         "locgui.io.colmap:read_colmap",
-        "COLMAP model (binary or text), or a folder with sparse/0 or sparse/ (+ images/)",
+        "COLMAP model (binary or text), or a project folder with sparse/N, sparse/ or "
+        "reconstruction/ (+ images/)",
     ),
     SceneFormat(
         "transforms.json",
