@@ -4,6 +4,7 @@
 Heavy packages (pycolmap, OpenCV, open3d) are imported inside the reading functions only.
 """
 
+from locgui.io.bundle_scene import is_bundle
 from locgui.io.cambridge import is_cambridge
 from locgui.io.colmap_layout import is_colmap
 from locgui.io.folder import is_image_folder
@@ -14,6 +15,12 @@ from locgui.io.transforms_json import is_transforms_json
 
 # Specific layouts first; a plain image folder is the fallback.
 for _fmt in (
+    SceneFormat(
+        "locmap",
+        is_bundle,
+        "locgui.io.bundle_scene:read_bundle_scene",
+        "locgui map bundle (SCENE.locmap): its mapping model and what the bundle holds",
+    ),
     SceneFormat(
         "colmap",
         is_colmap,
