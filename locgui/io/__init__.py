@@ -9,6 +9,7 @@ from locgui.io.cambridge import is_cambridge
 from locgui.io.colmap_layout import is_colmap
 from locgui.io.folder import is_image_folder
 from locgui.io.formats import FORMATS, SceneFormat, detect_format, open_scene, register_format
+from locgui.io.kapture import is_kapture
 from locgui.io.ply import is_ply
 from locgui.io.sevenscenes import is_7scenes
 from locgui.io.transforms_json import is_transforms_json
@@ -20,6 +21,12 @@ for _fmt in (
         is_bundle,
         "locgui.io.bundle_scene:read_bundle_scene",
         "locgui map bundle (SCENE.locmap): its mapping model and what the bundle holds",
+    ),
+    SceneFormat(
+        "kapture",
+        is_kapture,
+        "locgui.io.kapture:read_kapture",
+        "kapture folder (sensors/sensors.txt, records, trajectories, reconstruction/)",
     ),
     SceneFormat(
         "colmap",
