@@ -170,6 +170,8 @@ def format_summary(info: dict[str, Any]) -> str:
         lines += _bundle_lines(info["map_bundle"])
     if info["meta"].get("intrinsics_guessed"):
         lines.append("note:     intrinsics are guessed (no calibration in the files)")
+    for note in info["meta"].get("layout_notes", []):
+        lines.append(f"note:     {note}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,17 +1,23 @@
 """A plain folder of images (no poses) -> ``SceneMap``.
 
 One SIMPLE_PINHOLE camera per distinct image size, guessed from a field of view
-(``meta["intrinsics_guessed"] = True``): good enough to start SfM, which refines them.
+(``meta["intrinsics_guessed"] = True``): good enough to start SfM, which refines them. When the
+folder also holds what looks like a failed attempt at another layout (``layout_hints``), a
+warning is logged and ``meta["layout_notes"]`` lists it (``locgui info`` prints it).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.scene import SceneImage, SceneMap
 from locgui.io.images import IMAGE_SUFFIXES, image_size
+from locgui.io.layout_hints import layout_hints
+
+log = logging.getLogger(__name__)
 
 GUESSED_FOV_DEG = 60.0
 
@@ -59,4 +65,8 @@ def read_image_folder(path: str | Path, fov_deg: float = GUESSED_FOV_DEG) -> Sce
             cameras[size] = Camera.from_fov(size[0], size[1], fov_deg, len(cameras) + 1)
         scene.images[image_id] = SceneImage(image_id, file.name, cameras[size].camera_id)
     scene.cameras = {c.camera_id: c for c in cameras.values()}
+    notes = layout_hints(path)
+    if notes:
+        scene.meta["layout_notes"] = notes
+        log.warning("%s: read as plain images without poses, but %s", path, "; ".join(notes))
     return scene
