@@ -210,3 +210,26 @@ def test_unsupported_version_and_non_empty_target(tmp_path: Path, random_scene) 
 def test_query_kapture_writer_checks_names(tmp_path: Path) -> None:
     with pytest.raises(SceneFormatError, match="holds a comma"):
         write_query_kapture(tmp_path / "q", ["a,b.jpg"], [None], [None])
+
+
+def test_mapping_and_query_kaptures_read_as_one_scene(tmp_path: Path, random_scene) -> None:
+    mapping = with_image_files(random_scene(seed=4, n_images=4), tmp_path / "src_map")
+    query = random_scene(seed=5, n_images=2)
+    write_kapture(mapping, tmp_path / "data" / "mapping")
+    write_kapture(query, tmp_path / "data" / "query", images="none")
+    scene = open_scene(tmp_path / "data")
+    assert scene.source_format == "kapture" and scene.meta["kapture_parts"] == ["mapping", "query"]
+    assert scene.splits() == {"train": len(mapping.images), "test": len(query.images)}
+    assert len(scene.cameras) == len(mapping.cameras) + len(query.cameras)
+    train = [im for im in scene.images.values() if im.split == "train"]
+    test = [im for im in scene.images.values() if im.split == "test"]
+    assert train[0].name == "mapping/sensors/records_data/img_001.png"
+    assert (scene.image_dir / train[0].name).is_file()
+    assert sorted(scene.missing_images) == sorted(im.name for im in test)
+    q1 = query.images[1]
+    assert q1.cam_from_world is not None and test[0].cam_from_world is not None
+    assert test[0].cam_from_world.allclose(q1.cam_from_world, atol=1e-12)
+    assert scene.cameras[test[0].camera_id].params == query.cameras[q1.camera_id].params
+    assert test[0].keypoints is None
+    np.testing.assert_allclose(scene.points.xyz, mapping.points.xyz, atol=1e-12)
+    assert len(scene.points.track_point) == len(mapping.points.track_point)

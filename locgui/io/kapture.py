@@ -30,6 +30,7 @@ from locgui.core.camera import MODEL_PARAMS, Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.pose import Rigid3
 from locgui.core.scene import Points3D, SceneImage, SceneMap
+from locgui.io.kapture_split import is_kapture_pair, read_kapture_pair
 from locgui.io.kapture_text import (
     parse_float,
     parse_int,
@@ -45,8 +46,9 @@ _CAMERA_ID = re.compile(r"(?:cam_?)?0*([1-9]\d{0,8})")
 
 
 def is_kapture(path: Path) -> bool:
-    """Detection hook: a folder with ``sensors/sensors.txt``."""
-    return path.is_dir() and (path / "sensors" / "sensors.txt").is_file()
+    """Detection hook: a folder with ``sensors/sensors.txt``, or a kapture-localization
+    dataset with ``mapping/sensors/sensors.txt`` (``kapture_split``)."""
+    return path.is_dir() and ((path / "sensors" / "sensors.txt").is_file() or is_kapture_pair(path))
 
 
 def _read_camera(fields: list[str], where: str, camera_id: int) -> tuple[Camera, bool]:
@@ -160,7 +162,8 @@ def _pose_of(
 
 
 def read_kapture(path: str | Path) -> SceneMap:
-    """Read a kapture folder (see the module docstring for what is read).
+    """Read a kapture folder (see the module docstring for what is read), or a
+    ``mapping/`` + ``query/`` dataset (``kapture_split``).
 
     Returns:
         The scene: cameras, images (posed where a trajectory gives a pose), points with tracks
@@ -175,6 +178,8 @@ def read_kapture(path: str | Path) -> SceneMap:
 
     root = Path(path)
     sensors = root / "sensors"
+    if not (sensors / "sensors.txt").is_file() and is_kapture_pair(root):
+        return read_kapture_pair(root)
     if not (sensors / "sensors.txt").is_file():
         raise SceneFormatError(f"{root}: not a kapture folder (no sensors/sensors.txt)")
     cameras, guessed = read_sensors(sensors / "sensors.txt")
