@@ -31,10 +31,11 @@ def write_small_bundle(out: Path, scene: SceneMap) -> Path:
     for image_id, im in scene.images.items():
         assert im.keypoints is not None
         n = len(im.keypoints)
+        descriptors = np.arange(n * 8, dtype=np.float32).reshape(n, 8) + image_id
+        keypoints = im.keypoints.astype(np.float32)
         features[image_id] = FakeFeatures(
-            im.keypoints.astype(np.float32), np.ones((n, 8), np.float32), np.ones(n, np.float32),
-            (640, 480),
-        )  # fmt: skip
+            keypoints, descriptors, np.ones(n, np.float32), (640, 480)
+        )
     return write_bundle(
         out, scene, features, {"type": "xfeat", "config": {}},
         retrieval_state={"descriptors": np.zeros((len(features), 4), np.float32)},

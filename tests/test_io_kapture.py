@@ -76,6 +76,7 @@ def test_synthetic_scene_round_trip(tmp_path: Path, tiny_scene_dir: Path) -> Non
 
 def test_bundle_exports_to_kapture(tmp_path: Path, random_scene, capsys) -> None:
     from locgui.cli import main
+    from locgui.io.bundle import open_bundle
     from tests.test_io_bundle_info import write_small_bundle
 
     scene = random_scene(seed=9)
@@ -84,6 +85,15 @@ def test_bundle_exports_to_kapture(tmp_path: Path, random_scene, capsys) -> None
     back = read_kapture(tmp_path / "k")
     assert_same_map(open_scene(bundle), back)
     assert "wrote kapture" in capsys.readouterr().out
+    desc_dir = tmp_path / "k" / "reconstruction" / "descriptors" / "xfeat"
+    assert (desc_dir / "descriptors.txt").read_text().splitlines()[2] == (
+        "xfeat, float32, 8, xfeat, L2"
+    )
+    opened = open_bundle(bundle)
+    for image_id, im in back.images.items():
+        desc = np.fromfile(desc_dir / f"{im.name}.desc", "<f4").reshape(-1, 8)
+        np.testing.assert_array_equal(desc, opened.feature_arrays(image_id)[1])
+        assert im.keypoints is not None and len(desc) == len(im.keypoints)
 
 
 def test_results_export_as_query_trajectories(tmp_path: Path, capsys) -> None:

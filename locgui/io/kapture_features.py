@@ -3,14 +3,16 @@
 ``reconstruction/keypoints/<type>/keypoints.txt`` holds ``name, dtype, dsize``; each image's
 keypoints are a raw little-endian array at ``<type>/<image path>.kpt`` whose rows start with
 ``x, y``. ``reconstruction/observations.txt`` rows are ``point index, keypoints type,
-[image path, keypoint index]*``. locgui reads the first keypoints type the observations use
-and writes its own keypoints as float64 so that they round-trip exactly.
+[image path, keypoint index]*``; descriptors (written, not read) mirror keypoints under
+``descriptors/<type>/`` as ``.desc`` arrays. locgui reads the first keypoints type the
+observations use and writes its own keypoints as float64 so that they round-trip exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -131,8 +133,58 @@ def _set_image_keypoints(
 
 
 # ---------------------------------------------------------------------------------- writing
+def write_keypoints(root: Path, scene: SceneMap, kind: str) -> list[int]:
+    """Keypoints (float64, exact) of every image that has them; returns those image ids."""
+    check_value(kind, "keypoints type")
+    folder = root / "reconstruction" / "keypoints" / kind
+    written = []
+    for image_id, im in sorted(scene.images.items()):
+        if im.keypoints is None or not len(im.keypoints):
+            continue
+        path = confined(folder, im.name + ".kpt", str(folder))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(np.ascontiguousarray(im.keypoints, "<f8").reshape(-1, 2).tobytes())
+        written.append(image_id)
+    if written:
+        write_rows(folder / "keypoints.txt", "name, dtype, dsize", [[kind, "float64", "2"]])
+    return written
+
+
+def write_descriptors(
+    root: Path, scene: SceneMap, kind: str, descriptors: Callable[[int], np.ndarray]
+) -> int:
+    """Descriptors (float32) of the images ``write_keypoints`` wrote, in keypoint order.
+
+    Args:
+        descriptors: image id -> (K, D) descriptors of its K keypoints.
+    Returns:
+        The number of images written.
+    """
+    folder = root / "reconstruction" / "descriptors" / kind
+    dim = None
+    count = 0
+    for image_id, im in sorted(scene.images.items()):
+        if im.keypoints is None or not len(im.keypoints):
+            continue
+        desc = np.ascontiguousarray(descriptors(image_id), "<f4")
+        if desc.ndim != 2 or len(desc) != len(im.keypoints) or dim not in (None, desc.shape[1]):
+            raise SceneFormatError(
+                f"image {im.name}: {desc.shape} descriptors do not match its "
+                f"{len(im.keypoints)} keypoints"
+            )
+        dim = desc.shape[1]
+        path = confined(folder, im.name + ".desc", str(folder))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(desc.tobytes())
+        count += 1
+    if dim is not None:
+        columns = "name, dtype, dsize, keypoints_type, metric_type"
+        write_rows(folder / "descriptors.txt", columns, [[kind, "float32", str(dim), kind, "L2"]])
+    return count
+
+
 def write_observations(root: Path, scene: SceneMap, kind: str) -> bool:
-    """Keypoints (float64) of the images that observe points, and ``observations.txt``.
+    """``observations.txt`` of the points' tracks (keypoints from ``write_keypoints``).
 
     Point index ``row`` is the row of ``scene.points`` (the line of ``points3d.txt``).
     Returns whether anything was written (False when the points have no tracks).
@@ -140,17 +192,10 @@ def write_observations(root: Path, scene: SceneMap, kind: str) -> bool:
     pts = scene.points
     if not len(pts.track_point):
         return False
-    check_value(kind, "keypoints type")
-    folder = root / "reconstruction" / "keypoints" / kind
-    write_rows(folder / "keypoints.txt", "name, dtype, dsize", [[kind, "float64", "2"]])
-    observed = sorted(set(pts.track_image.tolist()))
-    for image_id in observed:
+    for image_id in sorted(set(pts.track_image.tolist())):
         im = scene.images.get(image_id)
         if im is None or im.keypoints is None:
             raise SceneFormatError(f"a 3D point track names image {image_id} without keypoints")
-        path = confined(folder, im.name + ".kpt", str(folder))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(np.ascontiguousarray(im.keypoints, "<f8").reshape(-1, 2).tobytes())
     order = np.argsort(pts.track_point, kind="stable")
     rows: dict[int, list[str]] = {}
     for j in order.tolist():

@@ -2,10 +2,10 @@
 
 A map becomes ``sensors/`` (one camera sensor ``cam_<camera id>`` per camera, one record per
 image with its image id as timestamp, a trajectory per posed image) and ``reconstruction/``
-(``points3d.txt`` in point order, plus keypoints and ``observations.txt`` when the points have
-tracks). Images go to ``sensors/records_data/`` as symbolic links (copies where links fail),
-copies, or not at all. Query results become a query kapture whose trajectories are the
-estimated poses, for kapture-localization's evaluation tools.
+(``points3d.txt`` in point order, the images' keypoints, ``observations.txt`` for the points'
+tracks, and descriptors when given). Images go to ``sensors/records_data/`` as symbolic links
+(copies where links fail), copies, or not at all. Query results become a query kapture whose
+trajectories are the estimated poses, for kapture-localization's evaluation tools.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
 from locgui.core.scene import SceneMap
-from locgui.io.kapture_features import write_observations
+from locgui.io.kapture_features import write_descriptors, write_keypoints, write_observations
 from locgui.io.kapture_text import check_value, num, pose_fields, write_rows
 from locgui.io.paths import confined
 
@@ -60,6 +62,7 @@ def write_kapture(
     images: str = "link",
     keypoints_type: str = "locgui",
     overwrite: bool = False,
+    descriptors: Callable[[int], np.ndarray] | None = None,
 ) -> Path:
     """Write ``scene`` as a kapture folder and return it.
 
@@ -67,7 +70,10 @@ def write_kapture(
         scene: cameras, images (unposed ones get a record but no trajectory), 3D points.
         out: the kapture folder (created; must be empty or absent unless ``overwrite``).
         images: "link", "copy" or "none" for the image files in ``sensors/records_data/``.
-        keypoints_type: folder name of the keypoints under ``reconstruction/keypoints/``.
+        keypoints_type: folder name of the keypoints under ``reconstruction/keypoints/`` (and
+            of the descriptors).
+        descriptors: image id -> (K, D) descriptors of its keypoints (a map bundle's
+            features); written to ``reconstruction/descriptors/`` when given.
     Raises:
         SceneFormatError: a name kapture cannot store (a comma, a line break), a non-empty
             output folder.
@@ -106,7 +112,10 @@ def write_kapture(
             for xyz, rgb in zip(scene.points.xyz, scene.points.rgb, strict=True)
         )
         write_rows(out / "reconstruction" / "points3d.txt", "X, Y, Z, R, G, B", rows)
+    if write_keypoints(out, scene, keypoints_type):
         write_observations(out, scene, keypoints_type)
+        if descriptors is not None:
+            write_descriptors(out, scene, keypoints_type, descriptors)
     if images != "none":
         _place_images(scene, sensors / "records_data", copy=images == "copy")
     log.info("wrote kapture %s (%d images, %d points)", out, len(ordered), len(scene.points))
