@@ -6,7 +6,7 @@ Read::
                                  (UNKNOWN_CAMERA: intrinsics guessed from a field of view)
     sensors/records_camera.txt   timestamp, camera id, image path under sensors/records_data/
     sensors/trajectories.txt     poses (world to device) of cameras or rigs (optional)
-    sensors/rigs.txt             rig_from... sensor poses within a rig (optional)
+    sensors/rigs.txt             each sensor's pose in its rig, rig to sensor (optional)
     reconstruction/points3d.txt  X, Y, Z[, R, G, B] (optional)
     reconstruction/observations.txt + keypoints/<type>/  tracks (optional, ``kapture_features``)
 
@@ -14,8 +14,8 @@ Camera ids come from sensor ids such as ``cam_00004`` or ``4`` when every camera
 (what ``write_kapture`` writes), else 1, 2, ... in file order; image ids are the record
 timestamps when those are unique and positive, else 1, 2, ... Point ids are the line index in
 ``points3d.txt`` (as kapture's observations refer to them). Poses are ``cam_from_world`` as
-kapture stores them; keypoints and principal points are copied unchanged (kapture's own COLMAP
-import does the same).
+kapture stores them. Keypoints and principal points are copied unchanged: kapture, like COLMAP,
+puts the image's upper-left corner at (0, 0).
 """
 
 from __future__ import annotations
