@@ -30,6 +30,8 @@ from locgui.io.calibration import read_calibration_with_note
 from locgui.io.cambridge import read_cambridge
 from locgui.io.colmap import read_colmap, write_colmap
 from locgui.io.images import image_size, read_image, write_image
+from locgui.io.kapture import read_kapture
+from locgui.io.kapture_write import write_kapture
 from locgui.io.nvm import read_nvm
 from locgui.io.ply import read_ply, write_ply
 from locgui.io.poses import read_poses, write_poses
@@ -181,6 +183,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for frame in json.loads((root / "transforms" / "transforms.json").read_text())["frames"]:
         write_image(root / "transforms" / frame["file_path"], np.zeros((6, 8, 3), np.uint8))
     _write_cambridge(root / "cambridge")
+    write_kapture(scene, root / "kapture", images="none")
     write_ply(root / "ply_bin" / "cloud.ply", np.random.default_rng(0).normal(size=(5, 3)),
               np.zeros((5, 3), np.uint8))  # fmt: skip
     _write_ascii_ply(root / "ply_txt" / "cloud.ply")
@@ -278,6 +281,8 @@ def test_templates_are_valid(templates: dict[str, Path]) -> None:
     for name in CALIBRATION_FILES:
         assert read_calibration_with_note(templates["calibration"] / name)[0].width == 640
     assert len(read_7scenes(templates["sevenscenes"]).images) == 2
+    kapture = read_kapture(templates["kapture"])
+    assert len(kapture.posed_ids()) == 3 and len(kapture.points.track_point) == 8
     for fmt in ("tum", "colmap"):
         assert len(read_poses(templates["poses"] / f"poses_{fmt}.txt", fmt)[1]) == 3
 
@@ -366,6 +371,33 @@ def test_7scenes_fuzz(templates: dict[str, Path], data: st.DataObject, name: str
     original = (templates["sevenscenes"] / name).read_bytes()
     mutated = data.draw(text_mutations(original))
     _fuzz_file(templates["sevenscenes"], name, mutated, read_7scenes)
+
+
+# ---------------------------------------------------------------------------------- kapture
+KAPTURE_FILES = [
+    "sensors/sensors.txt",
+    "sensors/records_camera.txt",
+    "sensors/trajectories.txt",
+    "reconstruction/points3d.txt",
+    "reconstruction/observations.txt",
+    "reconstruction/keypoints/locgui/keypoints.txt",
+]
+
+
+@fuzz
+@given(data=st.data(), name=st.sampled_from(KAPTURE_FILES))
+def test_kapture_fuzz(templates: dict[str, Path], data: st.DataObject, name: str) -> None:
+    original = (templates["kapture"] / name).read_bytes()
+    mutated = data.draw(text_mutations(original))
+    _fuzz_file(templates["kapture"], name, mutated, read_kapture)
+
+
+@fuzz
+@given(data=st.data())
+def test_kapture_keypoints_fuzz(templates: dict[str, Path], data: st.DataObject) -> None:
+    name = "reconstruction/keypoints/locgui/img_001.png.kpt"
+    original = (templates["kapture"] / name).read_bytes()
+    _fuzz_file(templates["kapture"], name, data.draw(byte_mutations(original)), read_kapture)
 
 
 # ---------------------------------------------------------------------------------- sidecar

@@ -178,7 +178,7 @@ def test_missing_empty_and_unknown_paths(tmp_path: Path) -> None:
     with pytest.raises(SceneFormatError, match="folder is empty"):
         open_scene(tmp_path)
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(SceneFormatError, match="not a recognized scene .looked for: colmap"):
+    with pytest.raises(SceneFormatError, match="not a recognized scene .looked for: locmap, "):
         open_scene(tmp_path)
 
 

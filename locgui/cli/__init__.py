@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "map build": ("locgui.cli.map_build", "build a map bundle from a scene or image folder"),
     "localize": ("locgui.cli.localize", "localize query images against a map bundle"),
     "eval": ("locgui.cli.evaluate", "evaluate a method on a query split with ground truth"),
+    "export kapture": ("locgui.cli.export_kapture", "write a map or scene as a kapture folder"),
+    "export kapture-results": (
+        "locgui.cli.export_results",
+        "write localization results as a query kapture (estimated trajectories)",
+    ),
     "methods": ("locgui.cli.methods", "list the registered localization methods"),
     "render": ("locgui.cli.render", "render the scene's NeRF at a pose"),
     "live": ("locgui.cli.live", "relocalize a webcam, video file or image folder live"),

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     scene = open_scene(args.path)
     info = scene_info(scene)
+    if info["map_bundle"] is not None:
+        info["map_bundle"]["methods"] = usable_methods(info["map_bundle"]["capabilities"])
     text = json.dumps(info, indent=1, allow_nan=False) + "\n" if args.json else format_summary(info)
     try:
         sys.stdout.write(text)
@@ -72,6 +74,13 @@ def _points_info(scene: SceneMap) -> dict[str, Any]:
     }
 
 
+def usable_methods(capabilities: list[str]) -> list[str]:
+    """The registered localization methods a map with ``capabilities`` can run."""
+    from locgui.methods.registry import all_methods
+
+    return [m.name for m in all_methods() if not m.missing_capabilities(set(capabilities))]
+
+
 def scene_info(scene: SceneMap) -> dict[str, Any]:
     """The ``locgui.info/1`` dictionary for a scene (JSON-ready, no NaN)."""
     bounds = scene.bounds()
@@ -105,7 +114,8 @@ def scene_info(scene: SceneMap) -> dict[str, Any]:
         if bounds is None
         else {"min": bounds[0].tolist(), "max": bounds[1].tolist()},
         "missing_images": list(scene.missing_images),
-        "meta": _jsonable(scene.meta),
+        "meta": _jsonable({k: v for k, v in scene.meta.items() if k != "map_bundle"}),
+        "map_bundle": _jsonable(scene.meta.get("map_bundle")),
         "images": images,
     }
 
@@ -156,6 +166,23 @@ def format_summary(info: dict[str, Any]) -> str:
         shown = ", ".join(missing[:MAX_LISTED_MISSING])
         more = f" ... and {len(missing) - MAX_LISTED_MISSING} more" if len(missing) > 10 else ""
         lines.append(f"missing:  {len(missing)} listed images absent: {shown}{more}")
+    if info["map_bundle"] is not None:
+        lines += _bundle_lines(info["map_bundle"])
     if info["meta"].get("intrinsics_guessed"):
         lines.append("note:     intrinsics are guessed (no calibration in the files)")
+    for note in info["meta"].get("layout_notes", []):
+        lines.append(f"note:     {note}")
     return "\n".join(lines) + "\n"
+
+
+def _bundle_lines(bundle: dict[str, Any]) -> list[str]:
+    checkpoints = ", ".join(bundle["checkpoints"]) or "none"
+    lines = [
+        f"features: {bundle['features']} ({bundle['num_feature_images']} images)",
+        f"holds:    {', '.join(bundle['capabilities'])}",
+        f"trained:  {checkpoints}",
+    ]
+    if "methods" in bundle:
+        lines.append(f"methods:  {', '.join(bundle['methods']) or 'none'}")
+    lines.append(f"built:    {bundle['created']} by locgui {bundle['locgui_version']}")
+    return lines

@@ -19,33 +19,17 @@ from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.pose import Rigid3
 from locgui.core.scene import Points3D, SceneImage, SceneMap
 from locgui.io.colmap_check import announced_text_counts, check_binary_model, check_text_file
+from locgui.io.colmap_layout import (
+    MODEL_FILES,
+    find_incomplete_model,
+    find_model_dir,
+    model_kind,
+)
 from locgui.io.sidecar import apply_sidecar, find_sidecar, scene_root, write_sidecar
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("cameras", "images", "points3D")
 _OPTIONAL_FILES = ("rigs", "frames")
-
-
-def model_kind(folder: Path) -> str | None:
-    """ "binary" or "text" if ``folder`` holds a COLMAP model (binary wins), else None."""
-    for kind, ext in (("binary", ".bin"), ("text", ".txt")):
-        if all((folder / f"{name}{ext}").is_file() for name in MODEL_FILES):
-            return kind
-    return None
-
-
-def find_model_dir(path: Path) -> Path | None:
-    """The model folder for ``path``: itself, ``sparse/0`` or ``sparse``; None if none."""
-    for candidate in (path, path / "sparse" / "0", path / "sparse"):
-        if candidate.is_dir() and model_kind(candidate) is not None:
-            return candidate
-    return None
-
-
-def is_colmap(path: Path) -> bool:
-    """Detection hook for the format registry."""
-    return path.is_dir() and find_model_dir(path) is not None
 
 
 def _load_reconstruction(model_dir: Path, kind: str) -> Any:
@@ -159,22 +143,32 @@ def read_colmap(folder: str | Path, use_sidecar: bool = True) -> SceneMap:
     """Read a COLMAP model (binary or text) through pycolmap.
 
     Args:
-        folder: the model folder, or a scene root holding ``sparse/0`` or ``sparse``.
+        folder: the model folder, or a project folder (``database.db``, ``images/``) holding
+            ``sparse/N``, ``sparse``, ``reconstruction/N`` or ``reconstruction``
+            (``colmap_layout.find_model_dir``).
         use_sidecar: apply a ``locgui_scene.json`` found beside the model.
     Returns:
         The scene: cameras, posed images with keypoints (COLMAP pixel convention) and
         ``point3D_ids``, points with colours, errors (NaN if unknown) and tracks. ``image_dir``
-        is the scene root's ``images/`` if present (or the sidecar's); units "arbitrary" unless
+        is the project folder's ``images/`` if present (or the sidecar's); units "arbitrary" unless
         the sidecar says otherwise. Image files listed but absent go to ``missing_images``.
     Raises:
-        SceneFormatError: missing folder, no model, corrupt or truncated files.
+        SceneFormatError: missing folder, no model, an incomplete model (naming the missing
+            file), corrupt or truncated files.
         UnsupportedCameraModel: a camera model outside ``MODEL_PARAMS``.
     """
     folder = Path(folder)
     if not folder.exists():
         raise SceneFormatError(f"{folder}: no such file or folder")
-    model_dir = find_model_dir(folder)
+    model_dir = find_model_dir(folder, announce=True)
     if model_dir is None:
+        incomplete = find_incomplete_model(folder)
+        if incomplete is not None:
+            where, missing = incomplete
+            raise SceneFormatError(
+                f"{where}: incomplete COLMAP model: {' and '.join(missing)} missing "
+                "(a model needs cameras, images and points3D)"
+            )
         raise SceneFormatError(
             f"{folder}: no COLMAP model (cameras, images, points3D as .bin or .txt)"
         )

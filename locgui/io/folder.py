@@ -3,11 +3,14 @@
 Cameras come from priors: one SIMPLE_RADIAL camera per (EXIF camera, image size, EXIF focal)
 group, or per image size for photos without EXIF (``locgui.io.camera_priors``). They are
 marked ``meta["intrinsics_guessed"]`` (SfM refines them, within bounds) unless a calibration
-is given; ``meta["camera_priors"]`` records each camera's prior.
+is given; ``meta["camera_priors"]`` records each camera's prior. When the folder also holds
+what looks like a failed attempt at another layout (``layout_hints``), a warning is logged and
+``meta["layout_notes"]`` lists it (``locgui info`` prints it).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from locgui.core.errors import SceneFormatError
@@ -15,6 +18,9 @@ from locgui.core.scene import SceneImage, SceneMap
 from locgui.io.calibration import Intrinsics
 from locgui.io.camera_priors import group_cameras
 from locgui.io.images import IMAGE_SUFFIXES, image_size
+from locgui.io.layout_hints import layout_hints
+
+log = logging.getLogger(__name__)
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -61,4 +67,8 @@ def read_image_folder(path: str | Path, calibration: Intrinsics | None = None) -
     for image_id, file, _ in listed:
         scene.images[image_id] = SceneImage(image_id, file.name, camera_of[image_id])
     scene.cameras = cameras
+    notes = layout_hints(path)
+    if notes:
+        scene.meta["layout_notes"] = notes
+        log.warning("%s: read as plain images without poses, but %s", path, "; ".join(notes))
     return scene

@@ -81,8 +81,11 @@ def open_scene(path: str | Path) -> SceneMap:
         raise SceneFormatError(f"{path}: folder is empty")
     fmt = detect_format(path)
     if fmt is None:
+        from locgui.io.layout_hints import layout_hints
+
         known = ", ".join(f.name for f in FORMATS)
-        raise SceneFormatError(f"{path}: not a recognized scene (looked for: {known})")
+        notes = "".join(f"; {note}" for note in layout_hints(path))
+        raise SceneFormatError(f"{path}: not a recognized scene (looked for: {known}){notes}")
     log.debug("opening %s as %s", path, fmt.name)
     scene = fmt.read(path)
     check_names(scene.image_dir, (im.name for im in scene.images.values()), str(path))

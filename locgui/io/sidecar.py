@@ -36,10 +36,12 @@ UNITS = ("metres", "arbitrary")
 
 
 def scene_root(model_dir: Path) -> Path:
-    """The dataset folder of a COLMAP model: the parent of ``sparse/`` or ``sparse/N``."""
-    if model_dir.name == "sparse":
+    """The dataset folder of a COLMAP model: the parent of ``sparse/``, ``sparse/N``,
+    ``reconstruction/`` or ``reconstruction/N``."""
+    parents = ("sparse", "reconstruction")
+    if model_dir.name in parents:
         return model_dir.parent
-    if model_dir.parent.name == "sparse":
+    if model_dir.parent.name in parents:
         return model_dir.parent.parent
     return model_dir
 
