@@ -126,3 +126,7 @@ class RprConfig(QueryConfig):
     min_scale_points: int = param(
         6, "matched map points needed to recover the metric scale", 2, 1000
     )
+    min_agreeing: int = param(
+        2, "references whose poses must agree (the best included; 1: no agreement check)",
+        1, 20,
+    )  # fmt: skip

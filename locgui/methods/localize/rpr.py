@@ -31,6 +31,10 @@ from locgui.runtime.context import RunContext
 MIN_TRIANGULATION_DEG = 0.5
 SUPPORT_FACTOR = 4.0
 """Map points within this many RANSAC thresholds of their projection support a pose."""
+AGREE_EXTENT = 0.25
+"""Two reference poses agree when their centres are within this fraction of the map extent..."""
+AGREE_DEG = 10.0
+"""... and their rotations within this many degrees."""
 
 
 def relative_pose(
@@ -119,7 +123,8 @@ class RprLocalizer(StructureLocalizer):
     """Essential-matrix relative pose to retrieved references, scaled by the map.
 
     Every shortlisted reference gives a candidate; the one whose scaled pose reprojects the
-    most of its map points within the threshold wins.
+    most map points (matched through any of the references) within the threshold wins, and
+    at least ``min_agreeing`` candidates must agree with it.
     """
 
     name = "rpr"
@@ -127,6 +132,7 @@ class RprLocalizer(StructureLocalizer):
 
     def __init__(self, bundle: Any, config: RprConfig, device: str = "cpu") -> None:
         super().__init__(bundle, config, device)
+        self._extent: Any = None
         self.matcher = make_matcher(
             config.matcher, bundle.feature_type, config, self.device, bundle.resources
         )
@@ -144,14 +150,55 @@ class RprLocalizer(StructureLocalizer):
                 reasons.append(f"{item.name}: {exc}")
         if not candidates:
             raise QueryFailure("; ".join(reasons) if reasons else "no reference image")
-        best = max(candidates, key=lambda c: c.support)
+        best = max(candidates, key=lambda c: self._pooled_support(c, candidates, prepared))
         result.matches_2d2d = [c.pair for c in candidates]
         self._fill(result, best, prepared)
+        agreeing = self._agreeing(best, candidates)
+        result.extras["agreeing_references"] = agreeing
+        if agreeing < self.config.min_agreeing:
+            result.success = False
+            raise QueryFailure(
+                f"only {agreeing} of {len(candidates)} reference poses agree with the best "
+                f"(< {self.config.min_agreeing}: within {AGREE_EXTENT:.0%} of the map extent "
+                f"and {AGREE_DEG:g} deg)"
+            )
         if best.support < self.config.min_scale_points:
             raise QueryFailure(
                 f"best reference {self.bundle.scene.images[best.ref_id].name}: only "
                 f"{best.support} map points agree with the pose (< {self.config.min_scale_points})"
             )
+
+    def _pooled_support(
+        self, cand: Candidate, candidates: list[Candidate], prepared: PreparedQuery
+    ) -> int:
+        """Map points matched through any reference that reproject within the support
+        threshold under ``cand``'s pose (one reference's own points alone let near ties
+        between references decide on a point or two)."""
+        xy = np.concatenate([c.pair.query_xy[c.scale_rows] for c in candidates])
+        ids = np.concatenate([c.pair.point3D_ids[c.scale_rows] for c in candidates])
+        _, first = np.unique(ids, return_index=True)
+        camera = prepared.intrinsics.camera
+        err = reprojection_errors(
+            camera, cand.cam_from_world, xy[first], self.cache.xyz_of(ids[first])
+        )
+        threshold = SUPPORT_FACTOR * self.config.ransac_threshold * prepared.scale
+        return int(np.sum(err <= threshold))
+
+    def _agreeing(self, best: Candidate, candidates: list[Candidate]) -> int:
+        """How many candidates (the best included) give about the same pose as the best."""
+        from locgui.core.metrics import rotation_error_deg
+        from locgui.methods.localize.validation import MapExtent
+
+        if self._extent is None:
+            self._extent = MapExtent.of(self.bundle.scene) or MapExtent(np.zeros(3), 1.0)
+        limit = AGREE_EXTENT * self._extent.radius
+        return sum(
+            1
+            for c in candidates
+            if np.linalg.norm(c.cam_from_world.center - best.cam_from_world.center) <= limit
+            and rotation_error_deg(c.cam_from_world.rotation, best.cam_from_world.rotation)
+            <= AGREE_DEG
+        )
 
     def _from_reference(
         self, ref_id: int, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult
