@@ -114,7 +114,7 @@ def camera_lines(cameras: list[dict]) -> list[str]:
     for c in cameras:
         final = "-" if c["final_focal"] is None else f"{c['final_focal']:.1f}"
         change = "" if c["change"] is None else f" ({100 * c['change']:+.1f}%)"
-        held = "" if c["refined"] else f"; {c['note']}"
+        held = f"; {c['note']}" if c["note"] else ""
         lines.append(
             f"{'camera ' + str(c['camera_id']):>18}: {c['source']} prior {c['prior_focal']:.1f} px"
             f" -> {final} px{change}, {c['registered']}/{c['images']} images registered{held}"
