@@ -95,16 +95,19 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(elapsed, 2),
         "stage_seconds": {k: round(v, 2) for k, v in report.timings.items()},
         "cameras": report.cameras,
+        "warnings": report.warnings,
     }
     if args.json:
         print(json.dumps(info, indent=2))
     else:
         print(file=sys.stderr)
         for key, value in info.items():
-            if key != "cameras":
+            if key not in ("cameras", "warnings"):
                 print(f"{key:>18}: {value}")
         for line in camera_lines(report.cameras):
             print(line)
+        for warning in report.warnings:
+            print(f"{'warning':>18}: {warning}")
     return 0
 
 

@@ -163,6 +163,7 @@ class CalibrationPolicy:
         config.fix_gauge(pycolmap.BundleAdjustmentGauge.THREE_POINTS)
         options = pycolmap.BundleAdjustmentOptions()
         options.refine_principal_point = False
+        options.print_summary = False
         pycolmap.create_default_bundle_adjuster(options, config, reconstruction).solve()
         plans = dict(self.plans)
         for cid, note in held.items():

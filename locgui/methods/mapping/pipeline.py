@@ -44,6 +44,8 @@ class BuildReport:
         timings: stage -> seconds.
         cameras: SfM only: per camera its focal prior (and source), final focal, images
             used and registered, and whether it was refined (``CalibrationPolicy.report``).
+        warnings: what a user must know about the map: images left out and why, images SfM
+            could not register.
     """
 
     path: Path
@@ -54,6 +56,7 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
     mean_track_length: float = 0.0
     cameras: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def extractor_options(cfg: MapBuildConfig) -> dict[str, Any]:
@@ -147,7 +150,7 @@ def build_map(
     return BuildReport(
         path, len(mapped.images), len(mapped.points), (len(pairs), len(kept)), queries,
         dict(ctx.timings), float(lengths.mean()) if len(lengths) else 0.0,
-        mapped.meta.get("cameras", []),
+        mapped.meta.get("cameras", []), build_warnings(inp, mapped),
     )  # fmt: skip
 
 
@@ -182,6 +185,20 @@ def _reconstruct(
                 )  # fmt: skip
     log.info("mapped %d images, %d points", len(mapped.images), len(mapped.points))
     return mapped, kept
+
+
+def build_warnings(inp: MappingInput, mapped: SceneMap) -> list[str]:
+    """Images left out before mapping, and mapping images SfM did not register."""
+    out = [f"{name} left out: {why}" for name, why in inp.left_out.items()]
+    missing = [i for i in inp.map_ids if i not in mapped.images]
+    if missing:
+        names = ", ".join(inp.scene.images[i].name for i in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        out.append(
+            f"{len(missing)} of {len(inp.map_ids)} mapping images not registered by SfM "
+            f"(no geometric overlap with the model): {names}{more}"
+        )
+    return out
 
 
 def _source_folders(scene: SceneMap) -> list[Path | None]:

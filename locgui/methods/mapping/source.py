@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from locgui.core.errors import SceneFormatError
@@ -22,12 +22,19 @@ class MappingInput:
         map_ids: image ids to map, sorted.
         query_ids: image ids held out as queries (split "test" or ``holdout``).
         posed: whether every mapping image has a known pose.
+        left_out: image name -> why it is not in the map (duplicates, panoramas).
     """
 
     scene: SceneMap
     map_ids: list[int]
     query_ids: list[int]
     posed: bool
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+MAX_ASPECT = 4.0
+"""Images wider (or taller) than this ratio are taken for panoramas, which no pinhole camera
+model describes: they are left out of SfM with that reason."""
 
 
 def load_source(path: Path) -> SceneMap:
@@ -53,6 +60,12 @@ def select_images(scene: SceneMap, holdout: int = 0, mode: str = "auto") -> Mapp
     )
     queries = [im.image_id for im in usable if im.split == "test"]
     rest = [im for im in usable if im.split != "test"]
+    left_out: dict[str, str] = {}
+    if mode == "sfm" or not any(im.cam_from_world is not None for im in rest):
+        left_out = unusable_for_sfm(scene, rest)
+        rest = [im for im in rest if im.name not in left_out]
+        for name, why in left_out.items():
+            log.warning("%s left out of the map: %s", name, why)
     if holdout > 0:
         held = [im for k, im in enumerate(rest) if k % holdout == 0]
         for im in held:
@@ -70,7 +83,31 @@ def select_images(scene: SceneMap, holdout: int = 0, mode: str = "auto") -> Mapp
         map_ids, is_posed = posed, True
     if len(map_ids) < 2:
         raise SceneFormatError(f"{scene.source_path}: {len(map_ids)} mapping images; need 2+")
-    return MappingInput(scene, sorted(map_ids), sorted(queries), is_posed)
+    return MappingInput(scene, sorted(map_ids), sorted(queries), is_posed, left_out)
+
+
+def unusable_for_sfm(scene: SceneMap, images: list) -> dict[str, str]:
+    """Images SfM must not use: name -> reason. Exact duplicates of an earlier image (same
+    bytes: zero baseline, they only add degenerate pairs) and panoramas (``MAX_ASPECT``)."""
+    import hashlib
+
+    assert scene.image_dir is not None
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for im in images:
+        cam = scene.cameras.get(im.camera_id)
+        if cam is not None and max(cam.width, cam.height) > MAX_ASPECT * min(cam.width, cam.height):
+            out[im.name] = (
+                f"{cam.width}x{cam.height} looks like a panorama (aspect > {MAX_ASPECT:g}:1), "
+                "which no pinhole camera model describes"
+            )
+            continue
+        digest = hashlib.sha1((scene.image_dir / im.name).read_bytes()).hexdigest()
+        if digest in seen:
+            out[im.name] = f"an exact duplicate of {seen[digest]}"
+        else:
+            seen[digest] = im.name
+    return out
 
 
 def with_calibration(scene: SceneMap, calibration: Intrinsics) -> SceneMap:
