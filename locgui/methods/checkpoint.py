@@ -196,13 +196,15 @@ def write_checkpoint(
 
     if is_bundle(target):
         return Path(target.add_checkpoint(name, files, config, metrics))
+    from locgui.io.bundle_safety import staging_dir
+
     folder = Path(target) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    for fname, src in files.items():
-        if Path(src).resolve() != (folder / fname).resolve():
-            shutil.copy2(src, folder / fname)
-    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    with staging_dir(folder, overwrite=True) as tmp:  # the old folder stays until the swap
+        for fname, src in files.items():
+            shutil.copy2(src, tmp / fname)
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        tmp.chmod(0o755)  # mkdtemp makes it private
     return folder
 
 
