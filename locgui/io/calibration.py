@@ -28,6 +28,7 @@ import numpy as np
 
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
+from locgui.io.limits import read_json_text
 
 CALIBRATION_FORMATS = "OpenCV YAML/XML, COLMAP cameras.txt or camera.json"
 """The calibration file formats, for help texts."""
@@ -141,11 +142,10 @@ def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
     try:
         if suffix in _OPENCV_SUFFIXES:
             return _read_opencv(path)
-        text = path.read_text(encoding="utf-8")
         if suffix == ".json":
-            data: Any = json.loads(text)
+            data: Any = json.loads(read_json_text(path))
             return Camera.from_dict(data.get("camera", data)), ""
-        return _read_colmap_text(path, text), ""
+        return _read_colmap_text(path, path.read_text(encoding="utf-8")), ""
     except UnsupportedCameraModel as exc:
         raise IntrinsicsError(f"{path}: {exc}") from exc
     except OSError as exc:

@@ -12,12 +12,15 @@ from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.scene import SceneImage, SceneMap
 from locgui.io.images import IMAGE_SUFFIXES, image_size
+from locgui.io.limits import list_folder
 
 GUESSED_FOV_DEG = 60.0
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(
+        p for p in list_folder(folder) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
 
 
 def image_folder_of(path: Path) -> Path | None:

@@ -23,6 +23,7 @@ from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
 from locgui.core.scene import DepthInfo, SceneImage, SceneMap
 from locgui.io.conventions import c2w_to_cam_from_world
+from locgui.io.limits import list_folder
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ _FRAME = re.compile(r"^(frame-\d+)\.color\.(png|jpg)$")
 
 
 def _sequences(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.is_dir() and _SEQ.match(p.name))
+    return sorted(p for p in list_folder(path) if _SEQ.match(p.name) and p.is_dir())
 
 
 def is_7scenes(path: Path) -> bool:
@@ -112,7 +113,7 @@ def read_7scenes(path: str | Path) -> SceneMap:
         split = splits.get(seq.name)
         if split is None and splits:
             log.warning("%s: %s is in neither split file; marked train", path, seq.name)
-        for color in sorted(seq.iterdir()):
+        for color in sorted(list_folder(seq)):
             match = _FRAME.match(color.name)
             if match is None:
                 continue

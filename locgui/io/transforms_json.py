@@ -25,6 +25,7 @@ from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.scene import SceneImage, SceneMap
 from locgui.io.conventions import cam_from_world_to_opengl_c2w, opengl_c2w_to_cam_from_world
+from locgui.io.limits import read_json_text
 from locgui.io.paths import confined
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def is_transforms_json(path: Path) -> bool:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_json_text(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise SceneFormatError(f"{path}: cannot read ({exc})") from exc
     except json.JSONDecodeError as exc:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from locgui.core.errors import BundleError, MethodError
 from locgui.core.scene import SceneMap
+from locgui.io.limits import read_json_text
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ def checkpoint_folder(source: Any, name: str) -> Path:
 
 def read_config(folder: Path) -> dict[str, Any]:
     try:
-        return dict(json.loads((folder / "config.json").read_text()))
+        return dict(json.loads(read_json_text(folder / "config.json")))
     except (OSError, ValueError) as exc:
         raise MethodError(
             f"{folder / 'config.json'}: unreadable checkpoint config ({exc})"

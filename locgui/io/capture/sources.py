@@ -276,7 +276,7 @@ class FolderSource(FrameSource):
         if not rate > 0:
             raise CaptureError(f"{self.path}: the playback rate must be positive, got {rate}")
         self.files = sorted(
-            (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+            (p for p in self._listing() if p.suffix.lower() in IMAGE_SUFFIXES),
             key=lambda p: _natural_key(p.name),
         )
         if not self.files:
@@ -288,6 +288,15 @@ class FolderSource(FrameSource):
             self._by_index = len(self.ground_truth) == len(self.files)
         self._index = 0
         self._size: tuple[int, int] | None = None
+
+    def _listing(self) -> list[Path]:
+        from locgui.core.errors import InputLimitError
+        from locgui.io.limits import list_folder
+
+        try:
+            return list_folder(self.path)
+        except (OSError, InputLimitError) as exc:
+            raise CaptureError(f"{self.path}: cannot list the folder ({exc})") from exc
 
     def open(self) -> None:
         self._index, self._size = 0, None
