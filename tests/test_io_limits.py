@@ -142,3 +142,15 @@ def test_calibration_sidecar_and_checkpoint_json_over_the_size_limit(
         read_sidecar(tmp_path / "locgui_scene.json")
     with pytest.raises(InputLimitError, match="config.json: .*" + JSON_MESSAGE):
         read_config(tmp_path)
+
+
+def test_json_nested_too_deeply_is_a_decode_error(tmp_path: Path) -> None:
+    from locgui.core.errors import SceneFormatError
+    from locgui.io.limits import load_json
+
+    path = tmp_path / "transforms.json"
+    path.write_text('{"frames": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(json.JSONDecodeError, match="nested too deeply"):
+        load_json(path)
+    with pytest.raises(SceneFormatError, match="transforms.json: invalid JSON \\(nested too"):
+        open_scene(tmp_path)

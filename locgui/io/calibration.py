@@ -18,7 +18,6 @@ matches (``Intrinsics.for_size``). Every error is an ``IntrinsicsError`` (a
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
-from locgui.io.limits import read_json_text
+from locgui.io.limits import load_json
 
 CALIBRATION_FORMATS = "OpenCV YAML/XML, COLMAP cameras.txt or camera.json"
 """The calibration file formats, for help texts."""
@@ -143,7 +142,7 @@ def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
         if suffix in _OPENCV_SUFFIXES:
             return _read_opencv(path)
         if suffix == ".json":
-            data: Any = json.loads(read_json_text(path))
+            data: Any = load_json(path)
             return Camera.from_dict(data.get("camera", data)), ""
         return _read_colmap_text(path, path.read_text(encoding="utf-8")), ""
     except UnsupportedCameraModel as exc:

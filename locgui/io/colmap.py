@@ -18,7 +18,12 @@ from locgui.core.camera import MODEL_PARAMS, Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.pose import Rigid3
 from locgui.core.scene import Points3D, SceneImage, SceneMap
-from locgui.io.colmap_check import announced_text_counts, check_binary_model, check_text_file
+from locgui.io.colmap_check import (
+    announced_text_counts,
+    check_binary_model,
+    check_text_file,
+    check_text_poses,
+)
 from locgui.io.sidecar import apply_sidecar, find_sidecar, scene_root, write_sidecar
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,8 @@ def _load_reconstruction(model_dir: Path, kind: str) -> Any:
         for name in (*MODEL_FILES, *_OPTIONAL_FILES):
             if (model_dir / f"{name}.txt").exists():
                 check_text_file(model_dir / f"{name}.txt")
+        if (model_dir / "images.txt").exists():
+            check_text_poses(model_dir / "images.txt")
     rec = pycolmap.Reconstruction()
     try:
         if kind == "binary":

@@ -14,8 +14,10 @@ size of a JSON file    ``LOCGUI_MAX_JSON_BYTES``  64 MiB
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from locgui.core.errors import InputLimitError
 
@@ -90,3 +92,17 @@ def read_json_text(path: Path) -> str:
             f"bytes (set {ENV_MAX_JSON_BYTES} to raise it)"
         )
     return data.decode("utf-8")
+
+
+def load_json(path: Path) -> Any:
+    """``read_json_text`` parsed. Nesting too deep for the parser (``[[[[...``, which raises
+    RecursionError in ``json``) is reported as a ``json.JSONDecodeError`` like other bad JSON.
+
+    Raises:
+        InputLimitError, OSError, UnicodeDecodeError, json.JSONDecodeError.
+    """
+    text = read_json_text(path)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None

@@ -22,7 +22,7 @@ from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
 from locgui.core.scene import DepthInfo, SceneImage, SceneMap
-from locgui.io.conventions import c2w_to_cam_from_world
+from locgui.io.conventions import c2w_to_cam_from_world, is_degenerate_rotation
 from locgui.io.limits import list_folder
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,8 @@ def read_pose_file(path: Path) -> Rigid3 | None:
     if not np.isfinite(matrix).all():
         log.warning("%s: pose is not finite; the frame is left unposed", path)
         return None
+    if is_degenerate_rotation(matrix[:3, :3]):
+        raise SceneFormatError(f"{path}: the pose's rotation is degenerate (e.g. all zeros)")
     return c2w_to_cam_from_world(matrix)
 
 

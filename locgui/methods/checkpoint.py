@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from locgui.core.errors import BundleError, MethodError
 from locgui.core.scene import SceneMap
-from locgui.io.limits import read_json_text
+from locgui.io.limits import load_json
 
 T = TypeVar("T")
 
@@ -50,7 +50,7 @@ def checkpoint_folder(source: Any, name: str) -> Path:
 
 def read_config(folder: Path) -> dict[str, Any]:
     try:
-        return dict(json.loads(read_json_text(folder / "config.json")))
+        return dict(load_json(folder / "config.json"))
     except (OSError, ValueError) as exc:
         raise MethodError(
             f"{folder / 'config.json'}: unreadable checkpoint config ({exc})"
