@@ -191,3 +191,46 @@ def test_calibration_with_a_negative_focal_length_is_refused(tmp_path: Path) -> 
                                 "params": [-1, -1, 160, 120]}))  # fmt: skip
     with pytest.raises(IntrinsicsError, match="camera.json: .*positive focal length"):
         read_calibration(path)
+
+
+def test_unreadable_query_images_are_errors_and_the_batch_goes_on(
+    tiny_bundle: MapBundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    argv = ["localize", str(tiny_bundle.path), str(empty), _query(tiny_bundle), "--json"]
+    assert main([*argv, "--intrinsics", "fov:60"]) == 1  # a failed query; the batch went on
+    out, err = capsys.readouterr()
+    assert f"error: {empty}: not a decodable image" in err
+    assert [r["query"] for r in json.loads(out)] == ["empty.png", Path(_query(tiny_bundle)).name]
+
+
+def test_query_path_that_does_not_exist_fails_before_the_model_loads(
+    tiny_bundle: MapBundle, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import locgui.cli.localize as cli_localize
+
+    def no_model(*args: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(cli_localize, "make_localizer", no_model)
+    missing = tmp_path / "nope.png"
+    assert main(["localize", str(tiny_bundle.path), str(missing)]) == 2
+    assert _one_error_line(capsys.readouterr().err) == f"error: {missing}: no such file or folder"
+
+
+def test_train_scr_on_a_scene_writes_only_to_a_checkpoint_folder(
+    tiny_scene_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from locgui.methods.scr.store import open_store
+
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    args = ["train", "scr", str(tiny_scene_dir), "--out", str(out), "--tiny", "--device", "cpu"]
+    assert main(args) == 2
+    assert "holds no SCR checkpoint" in _one_error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+    store = open_store(tiny_scene_dir, tmp_path / "new")  # a scene path with --out: not a bundle
+    assert store.bundle is None and store.folder == tmp_path / "new"

@@ -195,15 +195,19 @@ def check_output_folder(folder: Path) -> None:
 
 
 def open_store(source: Any, out_dir: str | Path | None) -> CheckpointStore:
-    """A bundle (or its path), or a SceneMap with ``out_dir``."""
+    """A bundle (or its path), or a SceneMap (or a scene's path) with ``out_dir``."""
     if isinstance(source, SceneMap):
         if out_dir is None:
             raise MethodError("training SCR on a scene without a map bundle needs an output folder")
         check_output_folder(Path(out_dir))
         return CheckpointStore(source, folder=Path(out_dir))
     if isinstance(source, str | Path):
-        from locgui.io.bundle import open_bundle
+        from locgui.io.bundle import MANIFEST, open_bundle
 
+        if out_dir is not None and not (Path(source) / MANIFEST).is_file():
+            from locgui.io import open_scene  # a scene folder: the checkpoint goes to out_dir
+
+            return open_store(open_scene(source), out_dir)
         source = open_bundle(source)
     if not hasattr(source, "add_checkpoint"):
         raise MethodError(f"cannot train SCR on {type(source).__name__}; give a map bundle")
