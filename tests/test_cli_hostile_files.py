@@ -130,8 +130,9 @@ def _edit_first_data_line(path: Path, edit: object) -> None:
         ("images.txt", lambda t: " ".join([t[0], "0", "0", "0", "0", *t[5:]]),
          "images.txt: line 5: quaternion is zero"),
         ("cameras.txt", lambda t: " ".join([t[0], t[1], "-320", *t[3:]]),
-         "implausible image size"),
-        ("cameras.txt", lambda t: " ".join([*t[:4], "-250", *t[5:]]), "positive focal length"),
+         "cameras.txt: camera 1: implausible image size"),
+        ("cameras.txt", lambda t: " ".join([*t[:4], "-250", *t[5:]]),
+         "cameras.txt: camera 1: parameters must be finite with a positive focal length"),
     ],
 )  # fmt: skip
 def test_colmap_text_zero_quaternion_or_bad_camera_is_refused(

@@ -104,7 +104,10 @@ def _convert_cameras(rec: Any, cameras_file: Path) -> dict[int, Camera]:
                 f"support (supported: {', '.join(MODEL_PARAMS)})"
             )
         params = tuple(float(p) for p in cam.params)
-        cameras[camera_id] = Camera(model, int(cam.width), int(cam.height), params, camera_id)
+        try:
+            cameras[camera_id] = Camera(model, int(cam.width), int(cam.height), params, camera_id)
+        except UnsupportedCameraModel as exc:  # an implausible size or focal length
+            raise UnsupportedCameraModel(f"{cameras_file}: {exc}") from None
     return cameras
 
 
