@@ -154,6 +154,7 @@ class Battery:
 
     def __init__(self, root: Path, scene: Path, bundle: Path) -> None:
         self.root, self.scene, self.bundle = root, scene, bundle
+        self.video = scene / "video" / "webcam.mp4"
         self.cases: list[Case] = []
 
     def folder(self, name: str) -> Path:
@@ -565,6 +566,16 @@ def build_cases(b: Battery) -> None:  # noqa: C901 - one flat list is easiest to
     (clip.parent / "clip.tum.txt").write_bytes(b"\xff\xfe\x00\x01")
     b.add("live-gt-garbage", "live", b.bundle, "--source", clip, "--max-frames", "1")
 
+    clip = b.folder("live-video-over-source") / "clip.mp4"
+    shutil.copy(b.video, clip)
+    b.add("live-video-over-source", "live", b.bundle, "--source", clip, "--video", clip,
+          "--max-frames", "1")  # fmt: skip
+    clip = b.folder("live-out-over-ground-truth") / "clip.mp4"
+    shutil.copy(b.video, clip)
+    (clip.parent / "clip.tum.txt").write_text("0.0 0 0 0 0 0 0 1\n")
+    b.add("live-out-over-ground-truth", "live", b.bundle, "--source", clip,
+          "--out", clip.parent / "clip.tum.txt", "--max-frames", "1")  # fmt: skip
+
     # ---- render, train, synth
     b.add("render-zero-quaternion", "render", b.bundle, "--pose", "0 1 2 3 0 0 0 0",
           "--out", b.root / "r.png")  # fmt: skip
@@ -650,7 +661,7 @@ SMALL_BUILD = ["--max-keypoints", "256", "--max-side", "240", "--device", "cpu"]
 
 def prepare(root: Path) -> tuple[Path, Path]:
     scene, bundle = root / "base" / "scene", root / "base" / "map.locmap"
-    for args in (["synth", "--preset", "tiny", str(scene)],
+    for args in (["synth", "--preset", "tiny", "--video", "1", "--fps", "5", str(scene)],
                  ["map", "build", str(scene), "--out", str(bundle), *SMALL_BUILD]):  # fmt: skip
         rc, _, err, _ = locgui(*args, timeout=300)
         if rc != 0:
