@@ -18,7 +18,7 @@ A case is:
 Faults (``LOCGUI_FAULT_AT=stage:n``) kill a ``map build --overwrite`` at a stage boundary:
 clean when it exits 130 and the previous bundle is byte-identical with no staging folders.
 
-Prints a table and the counts; exits 1 if any case or fault is not clean. About 3 minutes
+Prints a table and the counts; exits 1 if any case or fault is not clean. About 4 to 5 minutes
 on two cores.
 """
 
