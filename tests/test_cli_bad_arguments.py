@@ -70,3 +70,36 @@ def test_train_progress_then_error_starts_on_a_fresh_line(
     print("error: boom", file=__import__("sys").stderr)
     err = capsys.readouterr().err
     assert "\nerror: boom" in err and "\n\n" not in err
+
+
+@pytest.mark.parametrize("target", ["source", "ground truth", "bundle", "both"])
+def test_live_recordings_never_overwrite_what_the_session_reads(
+    tiny_bundle_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], target: str,
+) -> None:  # fmt: skip
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "clip.mp4"
+    frame = np.zeros((48, 64, 3), np.uint8)
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
+    for _ in range(3):
+        writer.write(frame)
+    writer.release()
+    gt = tmp_path / "clip.tum.txt"
+    gt.write_text("0.0 0 0 0 0 0 0 1\n")
+    before = {p: p.read_bytes() for p in (clip, gt)}
+    out, video_out = {
+        "source": (None, clip),
+        "ground truth": (gt, None),
+        "bundle": (tiny_bundle_dir / "trajectory.txt", None),
+        "both": (tmp_path / "x.mp4", tmp_path / "x.mp4"),
+    }[target]
+    args = ["live", str(tiny_bundle_dir), "--source", str(clip), "--intrinsics", "fov:60"]
+    args += ["--out", str(out)] if out else []
+    args += ["--video", str(video_out)] if video_out else []
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --") and "\n" not in err, err
+    assert {p: p.read_bytes() for p in (clip, gt)} == before
+    assert not (tiny_bundle_dir / "trajectory.txt").exists()

@@ -289,11 +289,6 @@ def test_fault_spec_counts_stage_entries_and_progress_together() -> None:
         child.progress("load")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16: outside a bundle, a finished SCR run replaces the checkpoint's files one "
-    "by one (config.json removed first), so a kill during the save loses the previous one",
-)
 def test_scr_folder_checkpoint_replace_killed_at_any_rename_keeps_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -309,3 +304,21 @@ def test_scr_folder_checkpoint_replace_killed_at_any_rename_keeps_it(
         )
 
     assert_rename_faults_change_nothing(monkeypatch, write, folder)
+
+
+def test_folder_checkpoint_replace_killed_at_any_rename_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from locgui.methods.checkpoint import write_checkpoint
+
+    (tmp_path / "w.bin").write_bytes(b"old")
+    write_checkpoint(tmp_path, "nerf", {"nerf.pt": tmp_path / "w.bin"}, {"v": 1}, {"m": 1})
+    (tmp_path / "w.bin").write_bytes(b"new")
+
+    def write(target: Path) -> object:  # target: the checkpoint folder
+        return write_checkpoint(
+            target.parent, target.name, {"nerf.pt": tmp_path / "w.bin"}, {"v": 2}, {"m": 2}
+        )
+
+    assert assert_rename_faults_change_nothing(monkeypatch, write, tmp_path / "nerf") >= 2
+    assert (tmp_path / "nerf" / "nerf.pt").read_bytes() == b"old"

@@ -73,3 +73,15 @@ def test_bad_lines(tmp_path: Path, text: str, message: str) -> None:
 def test_names_with_spaces_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="whitespace"):
         write_poses(tmp_path / "x.txt", ["a b.png"], random_poses(1, 0), "colmap")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["0 1 2 3 0 0 0 0", "0 0 0 0 1 2 3", "7 0 0 0 0 1 2 3 1 a.png", "0 1 2 3 0 0 inf 1"],
+)
+def test_render_pose_lines_with_a_zero_quaternion_or_infinity_are_refused(line: str) -> None:
+    from locgui.cli.render import parse_pose_line
+    from locgui.core.errors import LocguiError
+
+    with pytest.raises(LocguiError, match="--pose: (quaternion is zero|pose value is not finite)"):
+        parse_pose_line(line)

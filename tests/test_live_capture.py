@@ -111,6 +111,36 @@ def test_unopenable_sources_raise_capture_errors(tmp_path: Path) -> None:
     assert not capture_threads()
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("0.0 1 2 3 0 0 0 0", "line 2: quaternion is zero"),
+        ("0.0 1 nan 3 0 0 0 1", "line 2: pose value is not finite"),
+        ("0.0 1 2 3 0 0 1", "line 2: expected 8 values, got 7"),
+        ("0.0 1 2 x 0 0 0 1", "line 2: non-numeric"),
+    ],
+)
+def test_bad_ground_truth_lines_raise_capture_errors_naming_the_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    write_image(folder / "a.png", numbered_frame(0))
+    (tmp_path / "clip.tum.txt").write_text(f"# image 0.0 a.png\n{line}\n")
+    with pytest.raises(CaptureError, match=message) as info:
+        open_source(folder)
+    assert "clip.tum.txt" in str(info.value)
+
+
+def test_unreadable_ground_truth_raises_a_capture_error(tmp_path: Path) -> None:
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    write_image(folder / "a.png", numbered_frame(0))
+    (tmp_path / "clip.tum.txt").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(CaptureError, match="clip.tum.txt: cannot read"):
+        open_source(folder)
+
+
 def test_unplugged_webcam_stops_with_a_clear_status() -> None:
     fake = FakeCapture(good=3)
     source = WebcamSource(0, max_failures=5, capture_factory=lambda i: fake)

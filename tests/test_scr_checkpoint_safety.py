@@ -103,3 +103,34 @@ def test_cli_cancel_before_any_step_claims_nothing_was_stored(
     err = capsys.readouterr().err
     assert "scr training cancelled" in err
     assert "--resume" not in err and "stored" not in err.replace("nothing was stored", "")
+
+
+def test_folder_checkpoint_refuses_a_folder_of_other_data(tmp_path: Path) -> None:
+    from locgui.core.errors import MethodError
+    from locgui.methods.scr.store import check_output_folder
+
+    check_output_folder(tmp_path / "new")  # missing: fine
+    (tmp_path / "ckpt" / ".train").mkdir(parents=True)
+    check_output_folder(tmp_path / "ckpt")  # an unfinished run only: fine
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "thesis.tex").write_text("x")
+    with pytest.raises(MethodError, match="holds no SCR checkpoint"):
+        check_output_folder(tmp_path / "data")  # a finished run would replace the folder
+    assert (tmp_path / "data" / "thesis.tex").read_text() == "x"
+
+
+def test_folder_checkpoint_save_keeps_other_files_and_drops_the_unfinished_run(
+    tmp_path: Path,
+) -> None:
+    from locgui.methods.scr.store import CheckpointStore
+
+    folder = tmp_path / "scr"
+    store = CheckpointStore(None, folder=folder)  # type: ignore[arg-type]  # no scene needed
+    store.save({"w": 1}, {"step": 1}, {"c": 1}, {"m": 1}, completed=False)
+    assert store.unfinished() is not None
+    (folder / "notes.txt").write_text("mine")
+    store.save({"w": 2}, {"step": 2}, {"c": 2}, {"m": 2}, completed=True)
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert json.loads((folder / "config.json").read_text()) == {"c": 2}
+    assert store.unfinished() is None and not (folder / ".train").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scr"]

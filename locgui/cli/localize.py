@@ -1,13 +1,15 @@
 """``locgui localize SCENE.locmap QUERY...``: localize images against a map bundle.
 
 Exit status: 0 when every query was localized, 1 when some failed (each failure is reported
-with its reason; the batch goes on), 2 for a bad map or bad arguments.
+with its reason; the batch goes on; a query image that cannot be read is also reported on
+stderr as an ``error:`` line), 2 for a bad map or bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -118,11 +120,13 @@ def run(args: argparse.Namespace) -> int:
 
     bundle = open_bundle(args.bundle)
     intrinsics = parse_intrinsics(None if fov_of(args.intrinsics) else args.intrinsics)
+    refs = refs_from_files(expand_paths(args.queries))  # before the model loads: fail fast
     spec, localizer = make_localizer(args, bundle)
     ctx = RunContext()
     summaries: list[dict[str, Any]] = []
-    for ref, query, error in iter_queries(refs_from_files(expand_paths(args.queries)), intrinsics):
-        if query is None:
+    for ref, query, error in iter_queries(refs, intrinsics):
+        if query is None:  # the input failed, not the method: an error, and the rest goes on
+            print(f"error: {error}", file=sys.stderr, flush=True)
             result = LocalizationResult(spec.name, ref.name, False, reason=error)
         else:
             result = localizer.localize(query, ctx)

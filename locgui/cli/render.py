@@ -27,6 +27,7 @@ def parse_pose_line(line: str) -> Any:
     import numpy as np
 
     from locgui.core.pose import Rigid3, quat_to_rotmat
+    from locgui.io.conventions import check_pose_values
 
     tokens = line.replace(",", " ").split()
 
@@ -36,15 +37,20 @@ def parse_pose_line(line: str) -> Any:
         except ValueError as exc:
             raise LocguiError(f"--pose: cannot read numbers from {line!r}") from exc
 
+    def checked(position: np.ndarray, quat: np.ndarray) -> None:
+        try:
+            check_pose_values(position, quat)
+        except ValueError as exc:  # a zero quaternion would render from a NaN pose
+            raise LocguiError(f"--pose: {exc} in {line!r}") from None
+
     if len(tokens) == 8:  # TUM: timestamp tx ty tz qx qy qz qw (world_from_cam)
         v = floats(tokens)
+        checked(v[:4], v[4:])
         q_wxyz = np.array([v[7], v[4], v[5], v[6]])
         return Rigid3(quat_to_rotmat(q_wxyz), v[1:4]).inverse()
-    if len(tokens) == 7:
-        v = floats(tokens)
-        return Rigid3.from_quat(v[:4], v[4:])
-    if len(tokens) >= 9:  # COLMAP images.txt line
-        v = floats(tokens[1:8])
+    if len(tokens) == 7 or len(tokens) >= 9:  # qw qx qy qz tx ty tz, or a COLMAP images.txt line
+        v = floats(tokens if len(tokens) == 7 else tokens[1:8])
+        checked(v[4:], v[:4])
         return Rigid3.from_quat(v[:4], v[4:])
     raise LocguiError(
         f"--pose: expected a TUM line (8 values) or a COLMAP line (7 or 10 values), got {line!r}"

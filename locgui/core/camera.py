@@ -7,6 +7,7 @@ x right, y down, z forward.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,18 @@ class Camera:
                 f"camera model {self.model} takes {expected} parameters, got {len(self.params)}"
             )
         object.__setattr__(self, "params", tuple(float(p) for p in self.params))
+        # A crafted file must not yield a camera that projects nowhere (or into NaN).
+        # 0: not known yet (calibration files); a negative size read as unsigned is huge.
+        if not (0 <= self.width < 1 << 20 and 0 <= self.height < 1 << 20):
+            raise UnsupportedCameraModel(
+                f"camera {self.camera_id}: implausible image size {self.width}x{self.height}"
+            )
+        named = zip(MODEL_PARAMS[self.model], self.params, strict=True)
+        if not all(math.isfinite(p) and (p > 0 or not n.startswith("f")) for n, p in named):
+            raise UnsupportedCameraModel(
+                f"camera {self.camera_id}: parameters must be finite with a positive focal "
+                f"length, got {list(self.params)}"
+            )
 
     # ------------------------------------------------------------------ constructors
     @classmethod

@@ -27,6 +27,10 @@ class MethodError(LocguiError):
     """A method cannot run with this map or configuration."""
 
 
+class InputLimitError(LocguiError):
+    """An input exceeds a configurable limit (files in a folder, JSON size; see io.limits)."""
+
+
 class MissingDependency(LocguiError):
     """An optional package needed for this feature is not installed."""
 

@@ -45,6 +45,7 @@ from locgui.io.bundle_safety import (
     staging_dir,
     write_json_atomic,
 )
+from locgui.io.limits import load_json
 from locgui.runtime.resources import ResourceCache
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def check_replaceable(target: Path) -> None:
     if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
         return
     try:
-        data = json.loads((target / MANIFEST).read_text())
+        data = load_json(target / MANIFEST)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         data = None
     if target.is_symlink() or not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -236,7 +237,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
             "rebuild it with `locgui map build`"
         )
     try:
-        manifest = json.loads(mpath.read_text())
+        manifest = load_json(mpath)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{mpath}: unreadable manifest ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:

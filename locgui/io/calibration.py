@@ -19,7 +19,6 @@ matches (``Intrinsics.for_size``). Every error is an ``IntrinsicsError`` (a
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
+from locgui.io.limits import load_json
 
 CALIBRATION_FORMATS = "OpenCV YAML/XML, COLMAP cameras.txt, camera.json or a 3x3 K text file"
 """The calibration file formats, for help texts."""
@@ -142,10 +142,10 @@ def read_calibration_with_note(path: Path) -> tuple[Camera, str]:
     try:
         if suffix in _OPENCV_SUFFIXES:
             return _read_opencv(path)
-        text = path.read_text(encoding="utf-8")
         if suffix == ".json":
-            data: Any = json.loads(text)
+            data: Any = load_json(path)
             return Camera.from_dict(data.get("camera", data)), ""
+        text = path.read_text(encoding="utf-8")
         matrix = _plain_matrix(text)
         if matrix is not None:
             return matrix, "a bare 3x3 K: principal point taken as written, no distortion"

@@ -18,7 +18,12 @@ from locgui.core.camera import MODEL_PARAMS, Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.pose import Rigid3
 from locgui.core.scene import Points3D, SceneImage, SceneMap
-from locgui.io.colmap_check import announced_text_counts, check_binary_model, check_text_file
+from locgui.io.colmap_check import (
+    announced_text_counts,
+    check_binary_model,
+    check_text_file,
+    check_text_poses,
+)
 from locgui.io.colmap_layout import (
     MODEL_FILES,
     find_incomplete_model,
@@ -41,6 +46,8 @@ def _load_reconstruction(model_dir: Path, kind: str) -> Any:
         for name in (*MODEL_FILES, *_OPTIONAL_FILES):
             if (model_dir / f"{name}.txt").exists():
                 check_text_file(model_dir / f"{name}.txt")
+        if (model_dir / "images.txt").exists():
+            check_text_poses(model_dir / "images.txt")
     rec = pycolmap.Reconstruction()
     try:
         if kind == "binary":
@@ -81,7 +88,10 @@ def _convert_cameras(rec: Any, cameras_file: Path) -> dict[int, Camera]:
                 f"support (supported: {', '.join(MODEL_PARAMS)})"
             )
         params = tuple(float(p) for p in cam.params)
-        cameras[camera_id] = Camera(model, int(cam.width), int(cam.height), params, camera_id)
+        try:
+            cameras[camera_id] = Camera(model, int(cam.width), int(cam.height), params, camera_id)
+        except UnsupportedCameraModel as exc:  # an implausible size or focal length
+            raise UnsupportedCameraModel(f"{cameras_file}: {exc}") from None
     return cameras
 
 

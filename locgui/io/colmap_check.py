@@ -10,6 +10,7 @@ COLMAP's header comments with what was loaded (truncated text otherwise loads si
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from pathlib import Path
@@ -94,7 +95,9 @@ def _check_cameras(path: Path) -> None:
 def _check_images(path: Path) -> None:
     r = _Reader(path)
     for _ in range(r.count("number of images", 64)):
-        r.skip(1, 4 + 7 * 8 + 4, "image header")
+        _image_id, *qvec, _tx, _ty, _tz, _camera_id = r.unpack("<I7dI", "image header")
+        if not 1e-12 < math.sqrt(sum(q * q for q in qvec)) < 1e12:  # inf and nan fail too
+            raise r.fail(f"image {_image_id}: quaternion is zero, out of range or not finite")
         end = r.data.find(b"\0", r.pos)
         if end < 0:
             raise r.fail("image name without terminating zero")
@@ -196,3 +199,23 @@ def check_text_file(path: Path) -> None:
         head = f.read(65536)
     if b"\0" in head:
         raise SceneFormatError(f"{path}: not a COLMAP text file (contains binary data)")
+
+
+def check_text_poses(path: Path) -> None:
+    """Refuse an ``images.txt`` whose quaternions are zero or not finite: pycolmap would read
+    a zero quaternion as a valid rotation. Lines that do not parse are left to pycolmap."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = iter(enumerate(text.splitlines(), 1))
+    for n, line in lines:
+        tokens = line.split()
+        if not tokens or tokens[0].startswith("#"):
+            continue
+        next(lines, None)  # the POINTS2D line that follows each image line (may be empty)
+        try:
+            qvec = [float(t) for t in tokens[1:5]]
+        except ValueError:
+            continue
+        if len(qvec) == 4 and not 1e-12 < math.sqrt(sum(q * q for q in qvec)) < 1e12:
+            raise SceneFormatError(
+                f"{path}: line {n}: quaternion is zero, out of range or not finite"
+            )

@@ -34,6 +34,13 @@ def c2w_to_cam_from_world(c2w: np.ndarray) -> Rigid3:
     return Rigid3(project_to_rotation(T[:3, :3]), T[:3, 3]).inverse()
 
 
+def is_degenerate_rotation(M: np.ndarray) -> bool:
+    """Whether a (3, 3) rotation block is too far from full rank to stand for a rotation (a
+    zero or flattened matrix, which ``project_to_rotation`` would turn into an arbitrary one)."""
+    s = np.linalg.svd(np.asarray(M, dtype=np.float64), compute_uv=False)
+    return not (s[0] > 1e-12 and s[-1] > 1e-3 * s[0])
+
+
 def opengl_c2w_to_cam_from_world(c2w_gl: np.ndarray) -> Rigid3:
     """OpenGL camera-to-world (4, 4) or (3, 4) -> OpenCV ``cam_from_world`` (see above)."""
     T = np.eye(4)

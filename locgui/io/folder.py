@@ -19,12 +19,15 @@ from locgui.io.calibration import Intrinsics
 from locgui.io.camera_priors import group_cameras
 from locgui.io.images import IMAGE_SUFFIXES, image_size
 from locgui.io.layout_hints import layout_hints
+from locgui.io.limits import list_folder
 
 log = logging.getLogger(__name__)
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(
+        p for p in list_folder(folder) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
 
 
 def image_folder_of(path: Path) -> Path | None:

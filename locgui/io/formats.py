@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from locgui.core.errors import SceneFormatError
+from locgui.core.errors import InputLimitError, SceneFormatError
 from locgui.core.scene import SceneMap
 from locgui.io.paths import check_names
 
@@ -54,14 +54,24 @@ def register_format(fmt: SceneFormat, before: str | None = None) -> None:
 
 
 def detect_format(path: str | Path) -> SceneFormat | None:
-    """The first registered format that accepts ``path``, or None."""
+    """The first registered format that accepts ``path``, or None.
+
+    Raises:
+        InputLimitError: no format accepts it and a detector hit a limit of ``io.limits``
+            (says which limit, rather than "not a recognized scene").
+    """
     path = Path(path)
+    over_limit: InputLimitError | None = None
     for fmt in FORMATS:
         try:
             if fmt.detect(path):
                 return fmt
         except OSError as exc:  # unreadable folders: let the next format try
             log.debug("detect %s failed on %s: %s", fmt.name, path, exc)
+        except InputLimitError as exc:  # another format may not need that listing
+            over_limit = over_limit or exc
+    if over_limit is not None:
+        raise over_limit
     return None
 
 

@@ -20,12 +20,9 @@ ENV_MAX_PIXELS = "LOCGUI_MAX_PIXELS"
 
 def max_pixels() -> int:
     """The pixel limit: ``$LOCGUI_MAX_PIXELS`` when set to a positive integer, else the default."""
-    text = os.environ.get(ENV_MAX_PIXELS, "").strip()
-    try:
-        value = int(float(text)) if text else DEFAULT_MAX_PIXELS
-    except ValueError:
-        return DEFAULT_MAX_PIXELS
-    return value if value > 0 else DEFAULT_MAX_PIXELS
+    from locgui.io.limits import env_limit
+
+    return env_limit(ENV_MAX_PIXELS, DEFAULT_MAX_PIXELS)
 
 
 def limit_opencv() -> None:

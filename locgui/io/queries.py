@@ -100,16 +100,19 @@ def unique_name(name: str, taken: set[str]) -> str:
 # ------------------------------------------------------------------------------- lists
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; folders replaced by the image files they contain (sorted). Raises
-    SceneFormatError for a folder without images."""
+    SceneFormatError for a path that does not exist or a folder without images."""
     from locgui.io.images import IMAGE_SUFFIXES
+    from locgui.io.limits import list_folder
 
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            images = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(f for f in list_folder(p) if f.suffix.lower() in IMAGE_SUFFIXES)
             if not images:
                 raise SceneFormatError(f"no images in {p}")
             out += images
+        elif not p.exists():
+            raise SceneFormatError(f"{p}: no such file or folder")
         else:
             out.append(p)
     return out

@@ -22,7 +22,8 @@ from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError
 from locgui.core.pose import Rigid3
 from locgui.core.scene import DepthInfo, SceneImage, SceneMap
-from locgui.io.conventions import c2w_to_cam_from_world
+from locgui.io.conventions import c2w_to_cam_from_world, is_degenerate_rotation
+from locgui.io.limits import list_folder
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ _FRAME = re.compile(r"^(frame-\d+)\.color\.(png|jpg)$")
 
 
 def _sequences(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.is_dir() and _SEQ.match(p.name))
+    return sorted(p for p in list_folder(path) if _SEQ.match(p.name) and p.is_dir())
 
 
 def is_7scenes(path: Path) -> bool:
@@ -77,6 +78,8 @@ def read_pose_file(path: Path) -> Rigid3 | None:
     if not np.isfinite(matrix).all():
         log.warning("%s: pose is not finite; the frame is left unposed", path)
         return None
+    if is_degenerate_rotation(matrix[:3, :3]):
+        raise SceneFormatError(f"{path}: the pose's rotation is degenerate (e.g. all zeros)")
     return c2w_to_cam_from_world(matrix)
 
 
@@ -112,7 +115,7 @@ def read_7scenes(path: str | Path) -> SceneMap:
         split = splits.get(seq.name)
         if split is None and splits:
             log.warning("%s: %s is in neither split file; marked train", path, seq.name)
-        for color in sorted(seq.iterdir()):
+        for color in sorted(list_folder(seq)):
             match = _FRAME.match(color.name)
             if match is None:
                 continue

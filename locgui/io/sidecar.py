@@ -26,6 +26,7 @@ from typing import Any
 
 from locgui.core.errors import SceneFormatError
 from locgui.core.scene import DepthInfo, SceneImage, SceneMap
+from locgui.io.limits import load_json
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def find_sidecar(model_dir: Path) -> Path | None:
 def read_sidecar(path: Path) -> dict[str, Any]:
     """Load and validate a sidecar; raises ``SceneFormatError`` naming the file."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SceneFormatError(f"{path}: unreadable sidecar ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:

@@ -24,7 +24,12 @@ import numpy as np
 from locgui.core.camera import Camera
 from locgui.core.errors import SceneFormatError, UnsupportedCameraModel
 from locgui.core.scene import SceneImage, SceneMap
-from locgui.io.conventions import cam_from_world_to_opengl_c2w, opengl_c2w_to_cam_from_world
+from locgui.io.conventions import (
+    cam_from_world_to_opengl_c2w,
+    is_degenerate_rotation,
+    opengl_c2w_to_cam_from_world,
+)
+from locgui.io.limits import load_json
 from locgui.io.paths import confined
 
 log = logging.getLogger(__name__)
@@ -56,7 +61,7 @@ def is_transforms_json(path: Path) -> bool:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise SceneFormatError(f"{path}: cannot read ({exc})") from exc
     except json.JSONDecodeError as exc:
@@ -141,6 +146,8 @@ def _pose(path: Path, index: int, frame: dict[str, Any]) -> np.ndarray:
         raise SceneFormatError(
             f"{path}: frame {index} transform_matrix must be a finite 4x4 or 3x4 matrix"
         )
+    if is_degenerate_rotation(matrix[:3, :3]):
+        raise SceneFormatError(f"{path}: frame {index} transform_matrix has no valid rotation")
     return matrix
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from locgui.core.errors import BundleError, MethodError
 from locgui.core.scene import SceneMap
+from locgui.io.limits import load_json
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ def checkpoint_folder(source: Any, name: str) -> Path:
 
 def read_config(folder: Path) -> dict[str, Any]:
     try:
-        return dict(json.loads((folder / "config.json").read_text()))
+        return dict(load_json(folder / "config.json"))
     except (OSError, ValueError) as exc:
         raise MethodError(
             f"{folder / 'config.json'}: unreadable checkpoint config ({exc})"
@@ -196,13 +197,15 @@ def write_checkpoint(
 
     if is_bundle(target):
         return Path(target.add_checkpoint(name, files, config, metrics))
+    from locgui.io.bundle_safety import staging_dir
+
     folder = Path(target) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    for fname, src in files.items():
-        if Path(src).resolve() != (folder / fname).resolve():
-            shutil.copy2(src, folder / fname)
-    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    with staging_dir(folder, overwrite=True) as tmp:  # the old folder stays until the swap
+        for fname, src in files.items():
+            shutil.copy2(src, tmp / fname)
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        tmp.chmod(0o755)  # mkdtemp makes it private
     return folder
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from locgui.core.errors import LocguiError
 from locgui.core.pose import Rigid3
-from locgui.io.conventions import tum_to_cam_from_world
+from locgui.io.conventions import check_pose_values, tum_to_cam_from_world
 from locgui.io.images import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -67,20 +67,28 @@ class GroundTruth:
         self.poses: list[Rigid3] = []
         self.by_name: dict[str, Rigid3] = {}
         names: dict[float, str] = {}
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CaptureError(f"{path}: cannot read ground-truth poses ({exc})") from exc
+        for n, line in enumerate(text.splitlines(), 1):
             tokens = line.split()
             if not tokens:
                 continue
-            if tokens[0].startswith("#"):
-                if tokens[:2] == ["#", "image"] and len(tokens) == 4:
-                    names[float(tokens[2])] = tokens[3]
-                continue
             try:
+                if tokens[0].startswith("#"):
+                    if tokens[:2] == ["#", "image"] and len(tokens) == 4:
+                        names[float(tokens[2])] = tokens[3]
+                    continue
                 v = np.array(tokens, dtype=np.float64)
             except ValueError:
                 raise CaptureError(f"{path}: line {n}: non-numeric ground-truth pose") from None
-            if v.shape != (8,) or not np.isfinite(v).all():
-                raise CaptureError(f"{path}: line {n}: expected 8 finite values")
+            if v.shape != (8,):
+                raise CaptureError(f"{path}: line {n}: expected 8 values, got {len(tokens)}")
+            try:
+                check_pose_values(v[:4], v[4:])
+            except ValueError as exc:  # a zero quaternion would give NaN poses
+                raise CaptureError(f"{path}: line {n}: {exc}") from None
             self.times.append(float(v[0]))
             self.poses.append(tum_to_cam_from_world(v[1:4], v[4:]))
         for t, pose in zip(self.times, self.poses, strict=True):
@@ -268,7 +276,7 @@ class FolderSource(FrameSource):
         if not rate > 0:
             raise CaptureError(f"{self.path}: the playback rate must be positive, got {rate}")
         self.files = sorted(
-            (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+            (p for p in self._listing() if p.suffix.lower() in IMAGE_SUFFIXES),
             key=lambda p: _natural_key(p.name),
         )
         if not self.files:
@@ -280,6 +288,15 @@ class FolderSource(FrameSource):
             self._by_index = len(self.ground_truth) == len(self.files)
         self._index = 0
         self._size: tuple[int, int] | None = None
+
+    def _listing(self) -> list[Path]:
+        from locgui.core.errors import InputLimitError
+        from locgui.io.limits import list_folder
+
+        try:
+            return list_folder(self.path)
+        except (OSError, InputLimitError) as exc:
+            raise CaptureError(f"{self.path}: cannot list the folder ({exc})") from exc
 
     def open(self) -> None:
         self._index, self._size = 0, None

@@ -252,6 +252,7 @@ def open_session(bundle: Any, source: Any, options: SessionOptions | None = None
     if isinstance(bundle, str | Path):
         bundle = open_bundle(bundle)
     src = source if isinstance(source, FrameSource) else open_source(source, opts.rate)
+    check_recording_paths(opts, src, getattr(bundle, "path", None))
     intrinsics = parse_intrinsics(opts.intrinsics, src.camera_file if not opts.intrinsics else None)
     device = resolve_device(opts.device)
     spec = get_method(opts.method)
@@ -262,3 +263,31 @@ def open_session(bundle: Any, source: Any, options: SessionOptions | None = None
     return LiveSession(
         tracker, capture, intrinsics, tum_path=opts.tum_path, video_path=opts.video_path
     )
+
+
+def check_recording_paths(opts: SessionOptions, source: Any, bundle_dir: Path | None) -> None:
+    """Raise LocguiError when a recording (``tum_path``, ``video_path``) would overwrite what
+    the session reads: the source video, its ground truth or calibration file, or anything in
+    the map bundle (or both recordings name one file)."""
+    from locgui.core.errors import LocguiError
+
+    gt = getattr(source, "ground_truth", None)
+    read = {
+        "the source": getattr(source, "path", None),
+        "the source's ground truth": getattr(gt, "path", None),
+        "the source's calibration file": getattr(source, "camera_file", None),
+    }
+    inputs = {Path(p).absolute().resolve(): what for what, p in read.items() if p is not None}
+    inside = Path(bundle_dir).absolute().resolve() if bundle_dir is not None else None
+    seen: dict[Path, str] = {}
+    for option, value in (("--out", opts.tum_path), ("--video", opts.video_path)):
+        if value is None:
+            continue
+        out = Path(value).absolute().resolve()
+        if out in inputs:
+            raise LocguiError(f"{option} {value} is {inputs[out]}; write the recording elsewhere")
+        if inside is not None and out.is_relative_to(inside):
+            raise LocguiError(f"{option} {value} is inside the map bundle; write it elsewhere")
+        if out in seen:
+            raise LocguiError(f"{option} and {seen[out]} name the same file {value}")
+        seen[out] = option

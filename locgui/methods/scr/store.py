@@ -120,7 +120,7 @@ class CheckpointStore:
                 folder = Path(self.bundle.add_checkpoint(NAME, files, config, metrics))
             else:
                 assert self.folder is not None
-                folder = _write_folder(self.folder, files, config, metrics)
+                folder = _replace_folder(self.folder, files, config, metrics)
         shutil.rmtree(self.work, ignore_errors=True)  # the finished run replaces it
         return folder
 
@@ -129,7 +129,8 @@ def _write_folder(
     folder: Path, files: dict[str, Path], config: dict[str, Any], metrics: dict[str, Any]
 ) -> Path:
     """Each file written beside its target and renamed over it (weights before config; the
-    config is removed first, so a half-replaced folder is never taken for a whole one)."""
+    config is removed first, so a half-replaced folder is never taken for a whole one).
+    Used for the work folder of an unfinished run only."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").unlink(missing_ok=True)
     for name, src in files.items():
@@ -141,15 +142,72 @@ def _write_folder(
     return folder
 
 
+CHECKPOINT_FILES = (ckpt.WEIGHTS, ckpt.TRAIN_STATE, "config.json", "metrics.json")
+
+
+def _replace_folder(
+    folder: Path, files: dict[str, Path], config: dict[str, Any], metrics: dict[str, Any]
+) -> Path:
+    """Replace the checkpoint folder as a whole: the new one is written beside it and swapped
+    in by ``staging_dir``, so a kill at any point leaves the previous complete checkpoint.
+
+    Other entries of the folder (a user's notes) are copied over; the work folder of the
+    unfinished run is not (the finished run replaces it).
+    """
+    from locgui.io.bundle_safety import staging_dir
+
+    with staging_dir(folder, overwrite=True) as tmp:
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.name in CHECKPOINT_FILES or entry.name == ".train":
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.copytree(entry, tmp / entry.name, symlinks=True)
+                else:
+                    shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+        for name, src in files.items():
+            shutil.copyfile(src, tmp / name)
+        for name, data in (("metrics.json", metrics), ("config.json", config)):
+            (tmp / name).write_text(json.dumps(data, indent=2) + "\n")
+        tmp.chmod(0o755)  # mkdtemp makes it private
+    return folder
+
+
+def check_output_folder(folder: Path) -> None:
+    """Raise MethodError unless ``folder`` may hold an SCR checkpoint: missing, empty, or
+    already one (its files, an unfinished run, or an SCR config.json). A finished run
+    replaces the whole folder, so it must not be someone's other data."""
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise MethodError(f"{folder}: exists and is not a folder; give --out a folder")
+    names = {p.name for p in folder.iterdir()}
+    if names <= {*CHECKPOINT_FILES, ".train"}:
+        return
+    try:
+        ckpt.read_config(folder)
+    except MethodError:
+        raise MethodError(
+            f"{folder}: folder is not empty and holds no SCR checkpoint; give --out a new or "
+            "empty folder"
+        ) from None
+
+
 def open_store(source: Any, out_dir: str | Path | None) -> CheckpointStore:
-    """A bundle (or its path), or a SceneMap with ``out_dir``."""
+    """A bundle (or its path), or a SceneMap (or a scene's path) with ``out_dir``."""
     if isinstance(source, SceneMap):
         if out_dir is None:
             raise MethodError("training SCR on a scene without a map bundle needs an output folder")
+        check_output_folder(Path(out_dir))
         return CheckpointStore(source, folder=Path(out_dir))
     if isinstance(source, str | Path):
-        from locgui.io.bundle import open_bundle
+        from locgui.io.bundle import MANIFEST, open_bundle
 
+        if out_dir is not None and not (Path(source) / MANIFEST).is_file():
+            from locgui.io import open_scene  # a scene folder: the checkpoint goes to out_dir
+
+            return open_store(open_scene(source), out_dir)
         source = open_bundle(source)
     if not hasattr(source, "add_checkpoint"):
         raise MethodError(f"cannot train SCR on {type(source).__name__}; give a map bundle")
