@@ -52,7 +52,8 @@ def absolute_pose(
     seed: int = 0,
     max_trials: int | None = None,
 ) -> PnPResult | None:
-    """Estimate ``cam_from_world`` from correspondences; None when RANSAC finds no model.
+    """Estimate ``cam_from_world`` from correspondences; None when RANSAC finds no model (or,
+    estimating the focal length, a non-positive one).
 
     Args:
         xy: (N, 2) query pixels, COLMAP convention, in ``camera``'s image.
@@ -87,6 +88,10 @@ def absolute_pose(
     else:
         out = pycolmap.estimate_absolute_pose(xy, xyz, pc_cam, est)
     if out is None:
+        return None
+    focal = np.asarray(pc_cam.params)[list(pc_cam.focal_length_idxs())]
+    if not np.all(np.isfinite(focal)) or np.any(focal <= 0):
+        log.debug("PnP estimated a focal length of %s px: no pose", focal)
         return None
     pose = from_pycolmap_rigid(out["cam_from_world"])
     used = from_pycolmap_camera(pc_cam)
