@@ -94,6 +94,9 @@ class LiveTracker:
         )
         self.extractor = self._make_extractor(device)
         self.upscale = self._upscale_side()
+        cache = getattr(localizer, "cache", None)  # structure methods: map features in memory
+        if cache is not None and hasattr(cache, "preload"):
+            cache.preload()  # now, so memory stays flat while relocalization visits the map
         radius = bundle.scene.scene_radius()
         self.motion = MotionModel(
             cfg.jump_translation * radius, cfg.jump_rotation, cfg.smoothing, cfg.max_gap

@@ -256,6 +256,23 @@ class MapCache:
             self._images[image_id] = DbImage(feats, ids, tri, feats.subset(tri))
         return self._images[image_id]
 
+    def preload(self, budget_mb: float = 1024.0) -> int:
+        """Load every mapping image's features now (a live session's memory then stays flat
+        instead of growing as relocalization visits new images), unless that would take more
+        than ``budget_mb`` (estimated from the first image). Returns how many are loaded."""
+        ids = sorted(self.bundle.scene.images)
+        if not ids:
+            return 0
+        first = self.image(ids[0]).features
+        per_image = sum(getattr(first, a).nbytes for a in ("keypoints", "descriptors", "scores"))
+        if per_image * len(ids) > budget_mb * 2**20:
+            log.info("map features not preloaded: about %.0f MB > %.0f MB",
+                     per_image * len(ids) / 2**20, budget_mb)  # fmt: skip
+            return len(self._images)
+        for image_id in ids:
+            self.image(image_id)
+        return len(self._images)
+
     def point_descriptors(self) -> tuple[np.ndarray, Any]:
         """(ids (N,) int64, descriptors as an (N, D) float32 torch tensor), loaded once."""
         if self._point_desc is None:
