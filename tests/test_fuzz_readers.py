@@ -4,12 +4,14 @@ typed ``LocguiError``, never anything else.
 Each reader starts from a small valid input written by the project's own writers, then
 hypothesis truncates it, flips bytes, swaps tokens for wrong types and huge counts, or (for
 JSON) replaces values and drops keys. The profile is derandomized and bounded so CI runs the
-same cases every time (``FUZZ_EXAMPLES`` per reader).
+same cases every time (``FUZZ_EXAMPLES`` per reader; ``LOCGUI_FUZZ_EXAMPLES=N`` runs N, and
+``LOCGUI_FUZZ_RANDOM=1`` new random cases, for a longer hunt than CI's).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import tempfile
@@ -39,13 +41,13 @@ from locgui.io.sevenscenes import read_7scenes
 from locgui.io.transforms_json import read_transforms, write_transforms
 from tests.plugins.io import make_random_scene
 
-FUZZ_EXAMPLES = 60
+FUZZ_EXAMPLES = int(os.environ.get("LOCGUI_FUZZ_EXAMPLES", "60"))
 
 settings.register_profile(
     "fuzz",
     max_examples=FUZZ_EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=os.environ.get("LOCGUI_FUZZ_RANDOM", "") != "1",
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
