@@ -24,7 +24,8 @@ def gaussian(width: int, height: int, centre: tuple[float, float], cov: np.ndarr
 
 
 def test_refine_peaks_recovers_gaussian_peaks_exactly() -> None:
-    """A sampled Gaussian is a quadratic in log: its fit is exact, tilted or not."""
+    """A sampled Gaussian is a quadratic in log: its fit is exact, tilted or not (up to the
+    half-pixel clamp, which the sampled peak of a tilted, elongated blob can reach)."""
     from locgui.methods.features.subpixel import refine_peaks
 
     rng = np.random.default_rng(0)
@@ -36,7 +37,9 @@ def test_refine_peaks_recovers_gaussian_peaks_exactly() -> None:
         peak = np.unravel_index(int(heat.argmax()), heat.shape)[::-1]
         got = refine_peaks(heat, torch.tensor([peak])).numpy()[0]
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got, centre, atol=1e-3)
+        np.testing.assert_allclose(
+            got, np.clip(centre, np.subtract(peak, 0.5), np.add(peak, 0.5)), atol=1e-3
+        )
 
 
 def test_refine_peaks_keeps_flat_windows_and_stays_inside() -> None:
@@ -47,11 +50,11 @@ def test_refine_peaks_keeps_flat_windows_and_stays_inside() -> None:
     # A ridge (constant along x) has no single maximum: the peak stays.
     ridge = gaussian(1, 8, (0.0, 4.25), np.eye(2)).expand(8, 8)
     np.testing.assert_array_equal(refine_peaks(ridge, torch.tensor([[3, 4]])).numpy(), [[3, 4]])
-    # Peaks whose fit lies outside the map or more than 1 px away are clamped.
+    # Peaks whose fit lies outside the map or more than half a pixel away are clamped.
     edge = gaussian(8, 8, (-0.4, 7.3), np.eye(2))
     np.testing.assert_allclose(refine_peaks(edge, torch.tensor([[0, 7]])).numpy(), [[0, 7]])
     far = gaussian(12, 12, (7.5, 5.0), np.diag([9.0, 1.0]))
-    np.testing.assert_allclose(refine_peaks(far, torch.tensor([[5, 5]])).numpy(), [[6, 5]])
+    np.testing.assert_allclose(refine_peaks(far, torch.tensor([[5, 5]])).numpy(), [[5.5, 5]])
 
 
 def test_xfeat_subpixel_keypoints_are_closer_to_the_true_positions() -> None:
@@ -67,7 +70,7 @@ def test_xfeat_subpixel_keypoints_are_closer_to_the_true_positions() -> None:
     np.testing.assert_array_equal(a_off.keypoints - 0.5, np.round(a_off.keypoints - 0.5))
     # Refinement moves keypoints only: same detections, same descriptors, same matches.
     np.testing.assert_array_equal(a_on.descriptors, a_off.descriptors)
-    assert np.abs(a_on.keypoints - a_off.keypoints).max() <= 1.0 + 1e-5
+    assert np.abs(a_on.keypoints - a_off.keypoints).max() <= 0.5 + 1e-5
     assert np.mean(np.abs(a_on.keypoints - a_off.keypoints) > 1e-3) > 0.9
     m = get_matcher("mnn", ratio=0.9).match(a_off, b_off)
 

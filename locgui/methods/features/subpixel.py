@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-MAX_OFFSET = 1.0
-"""A refined keypoint moves at most this far from its peak along each axis (heatmap pixels)."""
+MAX_OFFSET = 0.5
+"""A refined keypoint moves at most this far from its peak along each axis (heatmap pixels).
+A detected peak is the maximum of its window, so larger moves come from fits to elongated
+peaks; clamping them at 0.5 instead of 1 px kept the median residuals and trimmed the tail."""
 
 
 def refine_peaks(heatmap: torch.Tensor, peaks: torch.Tensor) -> torch.Tensor:
