@@ -63,19 +63,3 @@ def test_a_focal_leaving_its_bounds_is_held_at_the_prior(photos: Path, tmp_path:
     assert not cam["refined"] and cam["final_focal"] == pytest.approx(384.0)
     assert "held at the prior: focal" in cam["note"] and "left [349, 422]" in cam["note"]
 
-
-def test_an_exif_focal_the_photos_agree_with_is_kept(
-    tiny_scene_dir: Path, tmp_path: Path
-) -> None:
-    """EXIF says 28 mm (35 mm equivalent): 258.9 px for 320 x 240, 3 % above the truth;
-    self-calibration cannot tell better on 20 photos, so the EXIF focal is kept."""
-    from locgui.io.images import read_image
-    from tests.exif_util import ASCII, SHORT, tiff_block, write_exif_jpeg
-
-    tiff = tiff_block({0x010F: (ASCII, "M"), 0x0110: (ASCII, "C")}, {0xA405: (SHORT, 28)})
-    for file in sorted((tiny_scene_dir / "images").iterdir()):
-        write_exif_jpeg(tmp_path / "photos" / f"{file.stem}.jpg", read_image(file), tiff)
-    cam = _build(tmp_path / "photos", tmp_path / "m.locmap")
-    assert cam["source"] == "exif" and cam["registered"] == 20
-    assert cam["final_focal"] == pytest.approx(28 * 400 / 43.26661530556787, abs=0.01)
-    assert "agrees with EXIF: EXIF kept" in cam["note"]

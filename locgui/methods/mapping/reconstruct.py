@@ -216,7 +216,6 @@ def incremental_sfm(
                         reason)  # fmt: skip
         policy = policy.holding(escaped, db_path)
         best = _incremental(scene, ids, db_path, workdir / "sfm2", ctx, seed, min_inliers, policy)
-    policy = policy.confirm_exif(best)
     log.info("SfM registered %d of %d images", best.num_reg_images(), len(ids))
     final = workdir / "best"
     final.mkdir(exist_ok=True)
