@@ -5,6 +5,7 @@ a few floats per frame, never images."""
 from __future__ import annotations
 
 import time
+from array import array
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -97,10 +98,11 @@ class LiveStats:
     """Accumulates per-frame figures (a few floats each)."""
 
     def __init__(self) -> None:
-        self.status: list[str] = []
-        self.latency: list[float] = []
-        self.err_t: list[float] = []
-        self.err_r: list[float] = []
+        # Compact per-frame records (8 bytes a value): a live run adds one per frame for hours.
+        self.status: list[str] = []  # interned status names: a pointer each
+        self.latency = array("d")
+        self.err_t = array("d")
+        self.err_r = array("d")
         self.stage_sum: dict[str, float] = {}
         self.stage_n: dict[str, int] = {}
         self.first_start: float | None = None
