@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_live.py [--minutes 5] [--clip-seconds 30] [--fps 15]
         [--method sfm] [--lockstep] [--device cpu|cuda|auto] [--threads 2] [--json OUT]
+        [--wall-minutes M]
 
 The demo scene and its map come from the workbench's demo cache (``$XDG_CACHE_HOME/locgui/
 demo``, generated and mapped on first use); the clip (``render_video``, same seed, with its
@@ -28,6 +29,7 @@ import platform
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,11 @@ def looping(clip: Path, total_seconds: float) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0, help="source time to play")
+    parser.add_argument(
+        "--wall-minutes", type=float, default=0.0,
+        help="also stop after this much wall-clock time (0: no limit), e.g. a 1-hour memory "
+        "run on a loaded machine that plays the clip slower than real time",
+    )  # fmt: skip
     parser.add_argument("--clip-seconds", type=float, default=30.0, help="length of the clip")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the clip")
     parser.add_argument("--method", default="sfm")
@@ -167,7 +174,12 @@ def main() -> None:
             memory["per_minute_rss_mb"].append(round(rss_mb(), 1))
             print(f"{n} frames, {result.line()[:90]}, rss {rss_mb():.0f} MiB", flush=True)
 
-    summary = session.run(on_frame=on_frame)
+    stop = threading.Event()
+    if args.wall_minutes > 0:
+        timer = threading.Timer(60.0 * args.wall_minutes, stop.set)
+        timer.daemon = True
+        timer.start()
+    summary = session.run(on_frame=on_frame, stop_event=stop)
     cpu_s = time.process_time() - cpu0
     memory["end_rss_mb"], memory["end_peak_rss_mb"] = rss_mb(), peak_rss_mb()
     cpu_ms = 1000.0 * cpu_s / max(summary.frames, 1)
