@@ -59,6 +59,17 @@ def test_localize_text_output_and_fov_guess(
     assert code in (0, 1)  # a guessed focal may or may not be good enough; it must say so
 
 
+def test_a_fov_guess_configures_every_method() -> None:
+    """``--intrinsics fov:60`` once failed for scr ("no parameter(s) ['use_map_camera']")."""
+    from locgui.cli.localize import fov_overrides
+    from locgui.methods.registry import all_methods
+
+    for spec in all_methods():
+        config = spec.make_config(**fov_overrides(spec, 60.0))
+        assert config.fov_deg == 60.0, spec.name
+        assert getattr(config, "use_map_camera", False) is False, spec.name
+
+
 def test_localize_against_a_map_without_points_is_an_error_not_a_crash(
     tiny_bundle: MapBundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

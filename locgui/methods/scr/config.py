@@ -95,6 +95,9 @@ class ScrConfig:
     fov_deg: float = param(
         60.0, "horizontal field of view assumed when the query has no intrinsics", 10.0, 170.0
     )
+    use_map_camera: bool = param(
+        True, "without query intrinsics, first try a map camera of the same image size"
+    )
     estimate_focal: bool = param(
         True, "estimate the focal length in PnP when intrinsics are only guessed"
     )

@@ -69,8 +69,9 @@ class ScrLocalizer:
         try:
             rgb = normalize_image(query.image)
             intr = query_intrinsics(
-                query, rgb.shape[1], rgb.shape[0], self.bundle, self.config.fov_deg
-            )
+                query, rgb.shape[1], rgb.shape[0], self.bundle, self.config.fov_deg,
+                self.config.use_map_camera,
+            )  # fmt: skip
             result.camera = intr.camera
             result.extras["intrinsics_source"] = intr.source
             coords = self._scene_coordinates(rgb, query, intr.camera, qctx)
