@@ -96,6 +96,7 @@ class AprLocalizer:
                 pose = est.cam_from_world
                 history.append((f"matched {step + 1}", pose))
                 result.matches_2d3d, result.num_inliers = est.matches, est.num_inliers
+                result.extras["threshold_px"] = est.threshold_px
                 reasons.append(f"refinement {step + 1}: {est.num_inliers} inliers")
         result.success = True
         result.cam_from_world = pose

@@ -282,6 +282,7 @@ class NerfMatchLocalizer:
         result.matches_2d3d = est.matches
         result.num_inliers = est.num_inliers
         result.extras["pose_history"] = est.history
+        result.extras["threshold_px"] = est.threshold_px
         result.extras["retrieval_mode"] = self.retrieval_mode
         if est.num_inliers < cfg.min_inliers:
             result.reason = f"{est.num_inliers} inliers < {cfg.min_inliers}"

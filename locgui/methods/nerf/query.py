@@ -59,12 +59,14 @@ def retrieve_from_bundle(
 
 @dataclass
 class PoseEstimate:
-    """One PnP outcome with the correspondences it used (query pixels, world points)."""
+    """One PnP outcome with the correspondences it used (query pixels, world points) and its
+    RANSAC threshold in those pixels (what pose validation holds the inliers' RMS to)."""
 
     cam_from_world: Rigid3
     matches: Matches2D3D
     num_inliers: int
     history: list[tuple[str, Rigid3]] = field(default_factory=list)
+    threshold_px: float = 0.0
 
 
 def solve_pnp(
@@ -93,8 +95,10 @@ def solve_pnp(
     if out is None:
         return None
     matches.inliers = out.inliers
-    matches.reproj_error = out.reproj_error * report_camera.width / camera.width
-    return PoseEstimate(out.cam_from_world, matches, out.num_inliers)
+    factor = report_camera.width / camera.width
+    matches.reproj_error = out.reproj_error * factor
+    return PoseEstimate(out.cam_from_world, matches, out.num_inliers,
+                        threshold_px=threshold_px * factor)  # fmt: skip
 
 
 def render_extras(
