@@ -84,6 +84,19 @@ def test_set_scene_lists_the_query_split_with_ground_truth(tiny_scene):
     assert rec.calls == [()]
 
 
+def test_what_the_readers_noticed_reaches_the_notifications(tiny_scene):
+    scene = tiny_scene.subset(list(tiny_scene.images))
+    scene.missing_images = [im.name for im in list(scene.images.values())[:7]]
+    scene.meta["layout_notes"] = ["sparse/ holds no COLMAP model"]
+    state = AppState()
+    state.set_scene(scene)
+    texts = [n.message for n in state.notifications.items]
+    assert f"7 of {len(scene.images)} images of the scene have no file" in texts
+    assert any(t.endswith("sparse/ holds no COLMAP model") for t in texts)
+    detail = next(n.detail for n in state.notifications.items if "have no file" in n.message)
+    assert detail.endswith("and 2 more")
+
+
 def test_held_out_query_is_named_and_excluded(tiny_scene):
     db = tiny_scene.split_ids("train")[3]
     q = QueryRef.from_scene(tiny_scene, db, held_out=True)

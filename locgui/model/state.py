@@ -99,11 +99,29 @@ class AppState:
             queries = split_refs(self.scene) if self.scene is not None else []
         self.queries = {q.name: q for q in queries}
         self.selection.reset()
+        self._post_scene_warnings()
         self.scene_changed.emit()
         self.queries_changed.emit()
         self.results_changed.emit(None, None)
         if self.queries:
             self.select_query(next(iter(self.queries)), source="scene")
+
+    def _post_scene_warnings(self) -> None:
+        """What the readers noticed about the scene (missing image files, a folder that looks
+        like a failed attempt at another layout), as notifications, not only log lines."""
+        scene = self.scene
+        if scene is None:
+            return
+        missing = list(scene.missing_images)
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            names = ", ".join(missing[:5]) + more
+            self.notifications.warning(
+                f"{len(missing)} of {len(scene.images)} images of the scene have no file",
+                detail=names, source="scene",
+            )  # fmt: skip
+        for note in scene.meta.get("layout_notes", []) or []:
+            self.notifications.warning(f"{scene.source_path}: {note}", source="scene")
 
     @property
     def capabilities(self) -> set[str]:
