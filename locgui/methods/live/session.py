@@ -23,8 +23,12 @@ from locgui.methods.live.config import TrackerConfig
 from locgui.methods.live.results import LiveFrameResult
 from locgui.methods.live.stats import LiveStats, LiveSummary
 from locgui.methods.live.tracking import LiveTracker
+from locgui.runtime.memory import release_free_memory
 
 log = logging.getLogger(__name__)
+
+TRIM_EVERY = 50
+"""Frames between two returns of freed heap memory to the OS."""
 
 
 class LiveSession:
@@ -124,6 +128,8 @@ class LiveSession:
                 self.gt_trajectory.append(frame.timestamp, frame.gt_cam_from_world, result.name)
             self.stats.add(result)
         self.last_frame, self.last_result = frame, result
+        if self.stats.frames % TRIM_EVERY == 0:
+            release_free_memory()  # keeps a run of hours from creeping (locgui.runtime.memory)
         if self.video_path is not None:
             self._record(frame, result)
         return result
