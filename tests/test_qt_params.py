@@ -96,3 +96,17 @@ def test_methods_panel_lists_the_registry_and_edits_configs(qtbot):
     param_panel.editors[first.name].setValue(default + 1)
     assert getattr(bench.method_config(names[0]), first.name) == default + 1
     bench.shutdown()
+
+
+def test_the_device_box_offers_only_real_devices(qtbot, monkeypatch):
+    """A CPU-only machine is not offered cuda, even with a GPU machine's saved setting."""
+    import locgui.qt.methods_panel as panel_module
+    from locgui.qt.controller import Workbench
+
+    monkeypatch.setattr(panel_module, "available_devices", lambda: ["cpu"])
+    bench = Workbench()
+    bench.state.settings.set("device", "cuda")
+    panel = panel_module.MethodsPanel(bench)
+    qtbot.addWidget(panel)
+    assert [panel.device.itemText(i) for i in range(panel.device.count())] == ["cpu"]
+    assert bench.state.settings["device"] == "cpu"

@@ -19,6 +19,7 @@ from locgui.qt import style
 from locgui.qt.controller import Workbench
 from locgui.qt.param_panel import ParamPanel
 from locgui.qt.progress_line import ProgressLine
+from locgui.runtime.context import available_devices
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,11 @@ class MethodsPanel(QtWidgets.QWidget):
         self.train_menu = QtWidgets.QMenu(self.train_button)
         self.train_button.setMenu(self.train_menu)
         self.device = QtWidgets.QComboBox()
-        self.device.addItems(["cpu", "cuda"])
+        devices = available_devices()  # only what this machine has (no cuda without a GPU)
+        self.device.addItems(devices)
+        saved = str(self.state.settings["device"])
+        if saved not in devices:  # e.g. settings from a machine with a GPU
+            self.state.settings.set("device", devices[0])
         self.device.setCurrentText(str(self.state.settings["device"]))
         self.device.currentTextChanged.connect(lambda d: self.state.settings.set("device", d))
         self.device.setToolTip("Where the methods run (one worker per device)")

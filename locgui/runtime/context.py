@@ -141,3 +141,8 @@ def resolve_device(requested: str | None = None) -> str:
     if torch.cuda.is_available():
         return "cuda"
     return "cpu"
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can run methods on: "cpu", and "cuda" when torch sees a GPU."""
+    return ["cpu", "cuda"] if resolve_device("cuda") == "cuda" else ["cpu"]
