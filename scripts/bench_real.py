@@ -13,6 +13,7 @@ For each variant of the photo set (built in a temp folder):
 - noexif: EXIF stripped (pixels untouched): no intrinsics at all;
 - mixed: every 3rd photo halved in size, every 3rd+1 centre-cropped to 80 % (other cameras,
   no EXIF), the rest as they are;
+- sizes: every photo resized to its own size (45-100 %), no EXIF: one camera per photo;
 - distractors: the photos plus images of another place (fox photos when present, else
   synthetic room views): those must not register, and localized against the map they must
   fail.
@@ -134,6 +135,13 @@ def make_variant(kind: str, data: Path, folder: Path) -> dict[str, str]:
         name = src.name
         if kind == "noexif":
             (folder / name).write_bytes(strip_exif(src.read_bytes()))
+        elif kind == "sizes":  # every photo its own size, no EXIF: one camera each
+            img = cv2.imread(str(src))
+            h, w = img.shape[:2]
+            f = 0.45 + 0.05 * (k % 12)
+            name = f"{src.stem}_{round(100 * f)}.jpg"
+            small = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            cv2.imwrite(str(folder / name), small, [cv2.IMWRITE_JPEG_QUALITY, 92])
         elif kind == "mixed" and k % 3 in (0, 1):
             img = cv2.imread(str(src))
             h, w = img.shape[:2]
@@ -322,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(SHARED / "sceaux"))
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "locgui" / "bench_real"))
-    parser.add_argument("--variants", default="exif,noexif,mixed,distractors")
+    parser.add_argument("--variants", default="exif,noexif,mixed,sizes,distractors")
     parser.add_argument("--methods", default="sfm,points,rpr")
     parser.add_argument("--no-loo", action="store_true", help="skip leave-one-out")
     parser.add_argument("--loo-variants", default="exif,noexif", help="variants with LOO")

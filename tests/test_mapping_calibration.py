@@ -46,9 +46,11 @@ def test_sfm_recovers_the_focal_from_the_default_prior(
     assert abs(cam["final_focal"] / _truth(tiny_scene_dir) - 1) < 0.05
 
 
-def test_only_cameras_shared_by_enough_images_are_refined(photos: Path) -> None:
+def test_only_exif_cameras_shared_by_enough_images_are_refined(photos: Path) -> None:
     scene = open_scene(photos)
     ids = sorted(scene.images)
+    assert calibration_policy(scene, ids, min_images=21).plans[1].refine  # default prior
+    scene.meta["camera_priors"][1]["source"] = "exif"
     plan = calibration_policy(scene, ids, min_images=21).plans[1]
     assert not plan.refine and "only 20 image(s) share it" in plan.note
     assert calibration_policy(scene, ids, min_images=20).plans[1].refine

@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="calibration used as is for SfM (OpenCV YAML, cameras.txt, camera.json, a 3x3 K "
         "text file); default: EXIF focal, else 1.2 x the longer side, refined within bounds",
     )  # fmt: skip
+    parser.add_argument(
+        "--calibrate-min-images", type=int, default=3, metavar="N",
+        help="SfM refines an EXIF focal only when N+ photos share the camera (3); cameras "
+        "without EXIF are always refined, within bounds of the prior",
+    )  # fmt: skip
     parser.add_argument("--copy-images", action="store_true", help="copy images into the map")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     parser.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
@@ -79,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         copy_images=args.copy_images,
         device=args.device,
         intrinsics=args.intrinsics,
+        calibrate_min_images=args.calibrate_min_images,
     )
     start = time.perf_counter()
     ctx = RunContext(on_progress=None if args.json else ProgressPrinter())

@@ -57,7 +57,8 @@ class MapBuildConfig:
         "priors from EXIF, else 1.2 x the longer side, refined within bounds",
     )  # fmt: skip
     calibrate_min_images: int = param(
-        3, "SfM refines a camera's focal only when at least this many images share it", 1, 1000
+        3, "SfM refines an EXIF focal only when at least this many images share the camera "
+        "(a camera without EXIF is always refined, within bounds)", 1, 1000,
     )
     copy_images: bool = param(False, "copy the mapping images into the bundle")
     device: str = param("auto", "torch device for features and matching")
