@@ -61,8 +61,8 @@ def absolute_pose(
         camera: query intrinsics (distortion honoured).
         threshold_px: RANSAC inlier threshold, pixels.
         refine: non-linear refinement of the pose (and estimated focal) on the inliers.
-        estimate_focal: estimate the focal length too (P4Pf); needs a single-focal model, so
-            the camera is turned into SIMPLE_PINHOLE / SIMPLE_RADIAL first.
+        estimate_focal: estimate the focal length too (P4Pf), and refine it with the radial
+            distortion k1 (the camera is turned into SIMPLE_RADIAL first).
         seed: RANSAC seed (-1: random).
         max_trials: cap on RANSAC trials (None: pycolmap's default).
     """
@@ -84,6 +84,7 @@ def absolute_pose(
     if refine:
         ref = pycolmap.AbsolutePoseRefinementOptions()
         ref.refine_focal_length = bool(estimate_focal)
+        ref.refine_extra_params = bool(estimate_focal)  # k1 of SIMPLE_RADIAL: photos distort
         out = pycolmap.estimate_and_refine_absolute_pose(xy, xyz, pc_cam, est, ref)
     else:
         out = pycolmap.estimate_absolute_pose(xy, xyz, pc_cam, est)
@@ -104,8 +105,4 @@ def _single_focal(camera: Camera) -> Camera:
     cx, cy = camera.principal_point
     f = 0.5 * (fx + fy)
     k1 = camera.distortion[0]
-    if k1 != 0.0:
-        return Camera(
-            "SIMPLE_RADIAL", camera.width, camera.height, (f, cx, cy, k1), camera.camera_id
-        )
-    return Camera("SIMPLE_PINHOLE", camera.width, camera.height, (f, cx, cy), camera.camera_id)
+    return Camera("SIMPLE_RADIAL", camera.width, camera.height, (f, cx, cy, k1), camera.camera_id)

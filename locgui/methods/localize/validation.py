@@ -125,7 +125,8 @@ def validate_pose(
         failures.append(
             f"inliers cover {100 * spread:.1f}% of the image (< {100 * checks.min_spread:g}%)"
         )
-    sigma = pose_uncertainty(camera, pose, xy, xyz)
+    estimated = result.extras.get("intrinsics_source") == "fov"  # P4Pf: the focal is unknown
+    sigma = pose_uncertainty(camera, pose, xy, xyz, with_focal=estimated)
     if sigma is not None:
         record: dict[str, float] = {"position": sigma[0], "rotation_deg": sigma[1]}
         if extent is not None:
@@ -151,26 +152,31 @@ def hull_fraction(xy: np.ndarray, width: int, height: int) -> float:
 
 
 def pose_uncertainty(
-    camera: Camera, pose: Rigid3, xy: np.ndarray, xyz: np.ndarray
+    camera: Camera, pose: Rigid3, xy: np.ndarray, xyz: np.ndarray, with_focal: bool = False
 ) -> tuple[float, float] | None:
     """(1-sigma camera-centre uncertainty in map units, rotation in degrees) from the
     reprojection Jacobian of the inliers, scaled by their residual variance; None when the
-    problem is degenerate."""
+    problem is degenerate. ``with_focal``: the focal length was estimated with the pose, so
+    its uncertainty (which trades against the distance to the scene) counts too."""
     if len(xy) < 7:
         return None
     base = _reprojection_vec(camera, pose, xyz)
     resid = base - xy
-    dof = max(2 * len(xy) - 6, 1)
+    n_params = 7 if with_focal else 6
+    dof = max(2 * len(xy) - n_params, 1)
     sigma2 = float(np.sum(resid**2)) / dof
     eps = 1e-6 * max(1.0, float(np.linalg.norm(pose.translation)))
-    jac = np.empty((2 * len(xy), 6))
-    centers = np.empty((6, 3))
+    jac = np.empty((2 * len(xy), n_params))
+    centers = np.zeros((n_params, 3))
     for k in range(6):
         delta = np.zeros(6)
         delta[k] = 1e-6 if k < 3 else eps
         moved = _perturb(pose, delta)
         jac[:, k] = ((_reprojection_vec(camera, moved, xyz) - base) / delta[k]).ravel()
         centers[k] = (moved.center - pose.center) / delta[k]
+    if with_focal:  # relative focal change
+        scaled = _reprojection_vec(_focal_scaled(camera, 1e-6), pose, xyz)
+        jac[:, 6] = ((scaled - base) / 1e-6).ravel()
     info = jac.T @ jac
     if not np.all(np.isfinite(info)):
         return None
@@ -182,6 +188,16 @@ def pose_uncertainty(
     pos = float(np.sqrt(max(np.linalg.eigvalsh(cov_c).max(), 0.0)))
     rot = float(np.degrees(np.sqrt(max(np.linalg.eigvalsh(cov[:3, :3]).max(), 0.0))))
     return (pos, rot) if np.isfinite(pos) and np.isfinite(rot) else None
+
+
+def _focal_scaled(camera: Camera, eps: float) -> Camera:
+    """``camera`` with its focal length(s) times (1 + eps)."""
+    from locgui.core.camera import MODEL_PARAMS
+
+    names = MODEL_PARAMS[camera.model]
+    params = tuple(v * (1 + eps) if n in ("f", "fx", "fy") else v
+                   for n, v in zip(names, camera.params, strict=True))  # fmt: skip
+    return Camera(camera.model, camera.width, camera.height, params, camera.camera_id)
 
 
 def _perturb(pose: Rigid3, delta: np.ndarray) -> Rigid3:
