@@ -146,3 +146,19 @@ def test_registry_localizers_are_validated(tiny_bundle: Any, tiny_scene_dir: Any
     result = localizer.localize(query, RunContext())
     assert result.success, result.reason
     assert result.extras["uncertainty"]["position"] < 0.05 * MapExtent.of(tiny_bundle.scene).radius
+
+
+def test_rpr_refuses_a_field_of_view_guess(tiny_bundle: Any, tiny_scene_dir: Any) -> None:
+    """An essential matrix from a guessed focal gives wrong poses that fit their own matches."""
+    from locgui.io import open_scene
+    from locgui.io.images import read_image
+    from locgui.methods.registry import get_method
+    from locgui.runtime.context import RunContext
+
+    scene = open_scene(tiny_scene_dir)
+    im = scene.images[scene.split_ids("test")[0]]
+    spec = get_method("rpr")
+    localizer = spec.create(tiny_bundle, spec.make_config(use_map_camera=False))
+    result = localizer.localize(Query(im.name, read_image(scene.image_path(im.image_id))),
+                                RunContext())  # fmt: skip
+    assert not result.success and result.reason.startswith("rpr needs the query's intrinsics")
