@@ -38,12 +38,10 @@ import locgui  # noqa: F401  (zlib before pycolmap)
 
 
 def rss_mb() -> float:
-    """Current resident set size of this process, MiB (Linux /proc)."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+    """Current resident set size of this process, MiB."""
+    from locgui.runtime.memory import resident_mb
+
+    return resident_mb()
 
 
 def peak_rss_mb() -> float:

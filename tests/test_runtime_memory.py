@@ -7,15 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from locgui.runtime.memory import release_free_memory
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+from locgui.runtime.memory import release_free_memory, resident_mb
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc_trim: Linux only")
@@ -24,7 +16,7 @@ def test_freed_small_blocks_are_returned() -> None:
     # every other one freed: the heap cannot shrink from its top, only malloc_trim helps.
     blocks = [np.ones(100_000 // 8) for _ in range(2000)]
     del blocks[::2]
-    before = _rss_mb()
+    before = resident_mb()
     assert release_free_memory()
-    assert before - _rss_mb() > 50.0
+    assert before - resident_mb() > 50.0
     del blocks
