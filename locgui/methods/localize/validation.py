@@ -33,6 +33,7 @@ import numpy as np
 from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3, axis_angle_to_rotmat
 from locgui.core.results import LocalizationResult, Query
+from locgui.methods.localize.geometry import reprojection_errors
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,8 @@ def validate_pose(
     front = float(np.mean(depth > 0))
     if front < checks.min_front:
         failures.append(f"only {100 * front:.0f}% of the inlier points are in front of the camera")
-    errors = _reprojection(camera, pose, xy, xyz)
-    rms = float(np.sqrt(np.mean(errors**2))) if np.all(np.isfinite(errors)) else float("inf")
+    errors = reprojection_errors(camera, pose, xy, xyz)  # inf where a point does not project
+    rms = float(np.sqrt(np.mean(errors**2)))
     limit = float(result.extras.get("threshold_px") or checks.max_rms * np.hypot(width, height))
     if rms > limit:
         failures.append(f"inlier reprojection RMS {rms:.1f} px > {limit:.1f} px")
@@ -206,10 +207,6 @@ def _perturb(pose: Rigid3, delta: np.ndarray) -> Rigid3:
 
 def _reprojection_vec(camera: Camera, pose: Rigid3, xyz: np.ndarray) -> np.ndarray:
     return camera.project(pose.apply(xyz))
-
-
-def _reprojection(camera: Camera, pose: Rigid3, xy: np.ndarray, xyz: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(_reprojection_vec(camera, pose, xyz) - xy, axis=1)
 
 
 class ValidatedLocalizer:
