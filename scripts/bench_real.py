@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 import locgui  # noqa: F401  (zlib before pycolmap)
+from locgui.core.metrics import spread_radius
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -79,7 +80,7 @@ def reference(data: Path, cache: Path) -> tuple[dict[str, np.ndarray], float, fl
     centers = {im.name: np.asarray(im.projection_center()) for im in rec.images.values()
                if im.has_pose}  # fmt: skip
     focal = float(np.mean([c.mean_focal_length() for c in rec.cameras.values()]))
-    return centers, radius_of(np.array(list(centers.values()))), focal, float(stamp.read_text())
+    return centers, spread_radius(np.array(list(centers.values()))), focal, float(stamp.read_text())
 
 
 def calibrated_reference(cache: Path, k_file: Path) -> dict[str, np.ndarray]:
@@ -111,10 +112,6 @@ def calibrated_reference(cache: Path, k_file: Path) -> dict[str, np.ndarray]:
     rec = pycolmap.Reconstruction(str(out / "best"))
     return {im.name: np.asarray(im.projection_center()) for im in rec.images.values()
             if im.has_pose}  # fmt: skip
-
-
-def radius_of(centers: np.ndarray) -> float:
-    return float(np.median(np.linalg.norm(centers - centers.mean(axis=0), axis=1)))
 
 
 # ------------------------------------------------------------------------------- variants
@@ -216,7 +213,7 @@ def evaluate_variant(kind: str, data: Path, work: Path, ref: dict[str, Any], met
         row["focal_error_pct"] = round(100 * (best["final_focal"] / k_true - 1), 2)
     row["map_residual_pct"] = map_residual(bundle.scene, origin, ref)
     if ref.get("k_centers"):
-        k_ref = {**ref, "centers": ref["k_centers"], "radius": radius_of(
+        k_ref = {**ref, "centers": ref["k_centers"], "radius": spread_radius(
             np.array(list(ref["k_centers"].values())))}  # fmt: skip
         row["map_residual_k_pct"] = map_residual(bundle.scene, origin, k_ref)
     if distractors:

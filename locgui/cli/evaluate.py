@@ -88,12 +88,12 @@ def evaluation_radius(
         parts.append(bundle.scene.camera_centers())
         parts.append(np.array([r.gt_cam_from_world.center for r in refs
                                if r.gt_cam_from_world is not None]).reshape(-1, 3))  # fmt: skip
+    from locgui.core.metrics import spread_radius
+
     centers = np.unique(np.round(np.concatenate(parts), 9), axis=0) if parts else np.zeros((0, 3))
     if len(centers) < 2:
         return float(bundle.scene.scene_radius()), len(centers)
-    d = np.linalg.norm(centers - centers.mean(axis=0), axis=1)
-    radius = float(np.median(d))
-    return (radius if radius > 0 else 1.0), len(centers)
+    return spread_radius(centers), len(centers)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -149,3 +149,13 @@ def robust_align(
         T = umeyama(src[inl], dst[inl], with_scale)
         best = inl
     return T, best
+
+
+def spread_radius(points: np.ndarray) -> float:
+    """Median distance of ``points`` (N, 3) from their mean: the scene radius relative errors
+    are stated in; 1.0 when it is zero or there are no points."""
+    points = np.asarray(points, float).reshape(-1, 3)
+    if len(points) == 0:
+        return 1.0
+    r = float(np.median(np.linalg.norm(points - points.mean(axis=0), axis=1)))
+    return r if r > 0 else 1.0

@@ -173,12 +173,9 @@ class SceneMap:
 
     def scene_radius(self) -> float:
         """Median distance of camera centres from their mean (a scale for relative errors)."""
-        centers = self.camera_centers() if self.posed_ids() else self.points.xyz
-        if len(centers) == 0:
-            return 1.0
-        d = np.linalg.norm(centers - centers.mean(axis=0), axis=1)
-        r = float(np.median(d))
-        return r if r > 0 else 1.0
+        from locgui.core.metrics import spread_radius
+
+        return spread_radius(self.camera_centers() if self.posed_ids() else self.points.xyz)
 
     def has_depth(self) -> bool:
         return any(im.depth is not None for im in self.images.values())
