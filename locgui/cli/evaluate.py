@@ -1,5 +1,10 @@
 """``locgui eval SCENE.locmap --queries SOURCE_OR_SPLIT``: accuracy, recall and latency of a
-method on queries with ground truth; optionally writes per-query rows and estimated poses."""
+method on queries with ground truth; optionally writes per-query rows and estimated poses.
+
+Several maps, ``--method a,b,c``, ``--preset x,y`` or ``--sweep`` evaluate every combination
+in one run (the batch engine, ``locgui.methods.batch``): ``--workers N`` local processes or
+``--ray`` actors, results streamed into ``--out``/results.jsonl (a rerun resumes), then one
+summary table and the plots in ``--out``."""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from locgui.cli.batch_args import add_batch_arguments, wants_batch
 from locgui.cli.localize import add_method_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bundle", help="map bundle folder (SCENE.locmap)")
+    parser.add_argument("bundle", nargs="+", help="map bundle folder(s) (SCENE.locmap)")
     parser.add_argument(
         "--queries", default="test", metavar="SOURCE_OR_SPLIT",
         help="split of the map's source scene (default: test, incl. --holdout images), "
@@ -24,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N queries")
     parser.add_argument("--json", action="store_true", help="print the summary and rows as JSON")
     parser.add_argument("--out", default=None, help="folder for rows and estimated poses")
+    parser.add_argument(
+        "--sweep", action="store_true",
+        help="every map x --method list x --preset list: summary table and plots in --out",
+    )  # fmt: skip
+    add_batch_arguments(parser)
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -75,25 +86,10 @@ def write_outputs(folder: Path, summary: dict[str, Any], report: Any) -> list[Pa
     return [folder / "summary.json", folder / "rows.csv", tum, colmap]
 
 
-def evaluation_radius(
-    bundle: Any, gt_scene: Any, refs: list[Any], aligned: bool
-) -> tuple[float, int]:
-    """(scene radius, cameras it is computed from): the median distance of every ground-truth
-    camera, map and queries, from their centroid, in ground-truth units. ``aligned``: the
-    ground truth has its own frame (the map was built by SfM), so only its cameras count."""
-    import numpy as np
-
-    parts = [gt_scene.camera_centers()] if gt_scene.posed_ids() else []
-    if not aligned:  # the map is in the ground truth's frame: its cameras count too
-        parts.append(bundle.scene.camera_centers())
-        parts.append(np.array([r.gt_cam_from_world.center for r in refs
-                               if r.gt_cam_from_world is not None]).reshape(-1, 3))  # fmt: skip
-    from locgui.core.metrics import spread_radius
-
-    centers = np.unique(np.round(np.concatenate(parts), 9), axis=0) if parts else np.zeros((0, 3))
-    if len(centers) < 2:
-        return float(bundle.scene.scene_radius()), len(centers)
-    return spread_radius(centers), len(centers)
+def is_sweep(args: argparse.Namespace) -> bool:
+    """Several maps, methods or presets, or batch options: the batch engine runs it."""
+    several = len(args.bundle) > 1 or "," in args.method or "," in (args.preset or "")
+    return bool(args.sweep or several or wants_batch(args))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
     from locgui.io.bundle import open_bundle
     from locgui.io.calibration import parse_intrinsics
     from locgui.io.queries import refs_for_eval
-    from locgui.methods.localize.evaluation import evaluate, gt_alignment
+    from locgui.methods.localize.evaluation import evaluate, evaluation_radius, gt_alignment
     from locgui.runtime.context import RunContext
 
-    bundle = open_bundle(args.bundle)
+    if is_sweep(args):
+        from locgui.cli.sweep import run_sweep
+
+        return run_sweep(args)
+    bundle = open_bundle(args.bundle[0])
     refs, gt_scene = refs_for_eval(bundle, args.queries)
     if args.limit > 0:
         refs = refs[: args.limit]

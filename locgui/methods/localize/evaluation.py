@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from locgui.core.metrics import STANDARD_THRESHOLDS, pose_error, robust_align, summarize_errors
+from locgui.core.metrics import (
+    STANDARD_THRESHOLDS,
+    pose_error,
+    robust_align,
+    spread_radius,
+    summarize_errors,
+)
 from locgui.core.pose import Sim3
 from locgui.core.results import LocalizationResult, Query
 from locgui.io.calibration import Intrinsics
@@ -56,6 +62,20 @@ class EvalRow:
             "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
             "cam_from_world": pose.to_dict() if pose is not None else None,
         }
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> EvalRow:
+        """The row written by ``to_dict`` (without the result: summaries need no pose)."""
+
+        def err(value: Any) -> float:
+            return float("inf") if value is None else float(value)
+
+        return cls(
+            str(row["query"]), bool(row["success"]), str(row.get("reason", "")),
+            err(row.get("t_err")), err(row.get("r_err_deg")), int(row.get("num_inliers", 0)),
+            float(row.get("total_ms", 0.0)) / 1000,
+            {k: float(v) / 1000 for k, v in (row.get("timings_ms") or {}).items()},
+        )  # fmt: skip
 
 
 @dataclass
@@ -180,3 +200,20 @@ def gt_alignment(bundle: Any, gt_scene: Any) -> Sim3 | None:
         return None
     align, _ = robust_align(np.array(src), np.array(dst))
     return align
+
+
+def evaluation_radius(
+    bundle: Any, gt_scene: Any, refs: list[Any], aligned: bool
+) -> tuple[float, int]:
+    """(scene radius, cameras it is computed from): the median distance of every ground-truth
+    camera, map and queries, from their centroid, in ground-truth units. ``aligned``: the
+    ground truth has its own frame (the map was built by SfM), so only its cameras count."""
+    parts = [gt_scene.camera_centers()] if gt_scene.posed_ids() else []
+    if not aligned:  # the map is in the ground truth's frame: its cameras count too
+        parts.append(bundle.scene.camera_centers())
+        parts.append(np.array([r.gt_cam_from_world.center for r in refs
+                               if r.gt_cam_from_world is not None]).reshape(-1, 3))  # fmt: skip
+    centers = np.unique(np.round(np.concatenate(parts), 9), axis=0) if parts else np.zeros((0, 3))
+    if len(centers) < 2:
+        return float(bundle.scene.scene_radius()), len(centers)
+    return spread_radius(centers), len(centers)
