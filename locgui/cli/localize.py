@@ -35,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("queries", nargs="+", metavar="QUERY", help="image files or folders")
     add_method_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON list of results")
+    parser.add_argument(
+        "--out", default=None, metavar="FOLDER",
+        help="stream results into FOLDER/results.jsonl (a rerun skips the finished queries)",
+    )  # fmt: skip
+    from locgui.cli.batch_args import add_batch_arguments
+
+    add_batch_arguments(parser)
 
 
 def parse_overrides(spec: Any, items: list[str]) -> dict[str, Any]:
@@ -121,12 +128,17 @@ def format_result(summary: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from locgui.cli.batch_args import wants_batch
     from locgui.core.results import LocalizationResult
     from locgui.io.bundle import open_bundle
     from locgui.io.calibration import parse_intrinsics
     from locgui.io.queries import expand_paths, iter_queries, refs_from_files
     from locgui.runtime.context import RunContext
 
+    if wants_batch(args) or args.out or "," in args.method or "," in (args.preset or ""):
+        from locgui.cli.sweep import run_localize_batch
+
+        return run_localize_batch(args)
     bundle = open_bundle(args.bundle)
     intrinsics = parse_intrinsics(None if fov_of(args.intrinsics) else args.intrinsics)
     refs = refs_from_files(expand_paths(args.queries))  # before the model loads: fail fast

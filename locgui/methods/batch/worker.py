@@ -1,0 +1,119 @@
+"""What every kind of worker (this process, a local worker process, a Ray actor) runs: it
+opens each map and creates each localizer once, then localizes items one by one.
+
+A query whose method raises is recorded as failed with the exception as its reason; a map or
+settings the method cannot work with fail every item of that group with the same message.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from locgui.methods.batch.plan import Settings, WorkItem
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Use ``threads`` CPU threads for torch, OpenCV and BLAS in this process (call before
+    the first heavy import where possible: the variables are read at import)."""
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+    import cv2
+    import torch
+
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+
+
+def create_localizer(bundle: Any, settings: Settings, device: str) -> Any:
+    """The validated localizer of ``settings`` on ``bundle`` (``locgui localize``'s rules:
+    preset, then overrides, then a field-of-view guess)."""
+    from locgui.io.calibration import parse_intrinsics
+    from locgui.methods.registry import get_method
+
+    spec = get_method(settings.method)
+    overrides = dict(settings.overrides)
+    if settings.intrinsics and settings.intrinsics.lower().startswith("fov:"):
+        import dataclasses
+
+        fields = {f.name for f in dataclasses.fields(spec.config_class())}
+        fov = parse_intrinsics(settings.intrinsics).fov_deg
+        guess = {"fov_deg": fov, "use_map_camera": False}
+        overrides.update({k: v for k, v in guess.items() if k in fields})
+    config = spec.make_config(settings.preset, **overrides)
+    return spec.create(bundle, config, device)
+
+
+class BatchWorker:
+    """Localizes work items, holding one bundle per map and one localizer per group.
+
+    Args:
+        threads: CPU threads for this worker (None: leave the process's setting).
+        resolve_map: maps a bundle path to a local folder (Ray's shipped maps), or None.
+    """
+
+    def __init__(self, threads: int | None = None,
+                 resolve_map: Callable[[str], str] | None = None) -> None:  # fmt: skip
+        if threads:
+            limit_threads(threads)
+        self._resolve = resolve_map or (lambda p: p)
+        self._bundles: dict[str, Any] = {}
+        self._localizers: dict[tuple[str, Settings, str], Any] = {}
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def localizer(self, item: WorkItem) -> Any:
+        """The item's localizer, or the exception that creating it raised (kept, so a group
+        that cannot run fails fast for each of its items)."""
+        key = (item.map_path, item.settings, item.device)
+        if key not in self._localizers:
+            try:
+                if item.map_path not in self._bundles:
+                    from locgui.io.bundle import open_bundle
+
+                    self._bundles[item.map_path] = open_bundle(self._resolve(item.map_path))
+                bundle = self._bundles[item.map_path]
+                self._localizers[key] = create_localizer(bundle, item.settings, item.device)
+            except Exception as exc:  # noqa: BLE001  (recorded as every item's reason)
+                self._localizers[key] = exc
+        return self._localizers[key]
+
+    def run(self, item: WorkItem) -> dict[str, Any]:
+        """The result row of one item (never raises for a failing query or method)."""
+        from locgui.core.results import LocalizationResult
+        from locgui.io.calibration import parse_intrinsics
+        from locgui.io.queries import iter_queries
+        from locgui.methods.localize.evaluation import row_for
+        from locgui.runtime.context import RunContext
+
+        s = item.settings
+        start = time.perf_counter()
+        result = LocalizationResult(s.method, item.ref.name, False)
+        loc = self.localizer(item)
+        if isinstance(loc, Exception):
+            result.reason = f"{s.method} cannot run on {item.map_label}: {loc}"
+        else:
+            try:
+                fov = bool(s.intrinsics and s.intrinsics.lower().startswith("fov:"))
+                intrinsics = None if fov or not s.intrinsics else parse_intrinsics(s.intrinsics)
+                _, query, error = next(iter_queries([item.ref], intrinsics))
+                if query is None:
+                    result.reason = error
+                else:
+                    result = loc.localize(query, RunContext())
+            except Exception as exc:  # noqa: BLE001  (a query that crashes a method)
+                result = LocalizationResult(s.method, item.ref.name, False)
+                result.reason = f"{s.method} raised {type(exc).__name__}: {exc}"
+        wall = time.perf_counter() - start
+        row = row_for(item.ref, result, wall, item.align).to_dict()
+        row.update({
+            "key": item.key, "index": item.index, "map": item.map_label, "method": s.method,
+            "preset": s.label, "settings": s.digest(), "uncertainty":
+            result.extras.get("uncertainty"), "wall_ms": round(wall * 1000, 2),
+            "worker": self.name,
+        })  # fmt: skip
+        return row

@@ -1,0 +1,228 @@
+"""The batch engine (locgui.methods.batch): the results store, local worker processes, the
+sweep's table and plots, and a failing or dying method costing one query, not the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from locgui.core.errors import MethodError
+from locgui.methods.batch.plan import Plan, Settings, eval_map_plan, map_labels
+from locgui.methods.batch.runner import Executor, run_batch
+from locgui.methods.batch.store import ResultStore, StoreBusyError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def crashy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site folder declaring the ``crashy`` plug-in (tests/toy_plugin/crashy.py)."""
+    site = tmp_path_factory.mktemp("crashy_site")
+    info = site / "locgui_crashy-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: locgui-crashy\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[locgui.methods]\ncrashy = tests.toy_plugin.crashy\n")
+    return site
+
+
+def locgui_cmd(*args: str, site: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    paths = [str(p) for p in (site, ROOT) if p is not None]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return [sys.executable, "-m", "locgui", *args], env
+
+
+def run_locgui(*args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd, env = locgui_cmd(*args, site=site)
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def poses(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {r["key"]: r["cam_from_world"] for r in rows}
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+def row(key: str, **extra: Any) -> dict[str, Any]:
+    return {"key": key, "query": key, "success": True, **extra}
+
+
+def test_store_keeps_finished_rows_and_cuts_a_torn_line(tmp_path: Path) -> None:
+    with ResultStore(tmp_path) as store:
+        store.append(row("a"))
+        store.append(row("b"))
+    path = tmp_path / "results.jsonl"
+    with path.open("a") as fh:
+        fh.write("not json\n")
+        fh.write('{"key": "c", "query": "c", "succ')  # the process died mid-line
+    with ResultStore(tmp_path) as store:
+        assert store.keys() == {"a", "b"}
+        assert store.skipped_lines == 1
+        store.append(row("c"))
+    lines = path.read_text().splitlines()
+    assert lines[:2] == [json.dumps(row("a"), separators=(",", ":")),
+                         json.dumps(row("b"), separators=(",", ":"))]  # fmt: skip
+    assert json.loads(lines[-1])["key"] == "c"  # appended after the cut, on a line of its own
+    assert ResultStore(tmp_path).keys() == {"a", "b", "c"}
+
+
+def test_store_refuses_a_second_writer(tmp_path: Path) -> None:
+    with ResultStore(tmp_path):
+        with pytest.raises(StoreBusyError, match="another run"):
+            ResultStore(tmp_path).__enter__()
+
+
+def test_store_rejects_non_finite_numbers(tmp_path: Path) -> None:
+    with ResultStore(tmp_path) as store, pytest.raises(ValueError):
+        store.append(row("a", t_err=float("inf")))
+
+
+def test_map_labels_are_unique() -> None:
+    assert map_labels(["x/a.locmap", "y/b.locmap"]) == ["a", "b"]
+    assert map_labels(["x/a.locmap", "y/a.locmap"]) == ["x-a", "y-a"]
+
+
+def test_bad_executor_options_are_refused() -> None:
+    with pytest.raises(MethodError, match="--workers"):
+        Executor(workers=0)
+    with pytest.raises(MethodError, match="--ray"):
+        Executor(ship_maps=True)
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_single_process_poses(tiny_bundle_dir: Path) -> None:
+    tiny = eval_map_plan(tiny_bundle_dir, "tiny", "test")
+    plan = Plan([tiny], [Settings("sfm"), Settings("points")])
+    serial = run_batch(plan, Executor(workers=1, threads=1))
+    parallel = run_batch(plan, Executor(workers=2))
+    assert len(serial.rows) == len(parallel.rows) == 2 * len(tiny.refs) == 8
+    assert sum(r["success"] for r in serial.rows) >= 6
+    assert poses(parallel.rows) == poses(serial.rows)  # seeded RANSAC: identical, not close
+    assert len({r["worker"] for r in parallel.rows}) == 2
+    assert {r["worker"] for r in parallel.rows}.isdisjoint({r["worker"] for r in serial.rows})
+
+
+@pytest.mark.slow
+def test_localize_with_workers_matches_plain_localize(
+    tiny_bundle_dir: Path, tiny_scene_dir: Path, tmp_path: Path
+) -> None:
+    queries = sorted(str(p) for p in (tiny_scene_dir / "images").glob("query_*"))[:3]
+    assert len(queries) == 3
+    plain = run_locgui("localize", str(tiny_bundle_dir), *queries, "--json")
+    batch = run_locgui("localize", str(tiny_bundle_dir), *queries, "--workers", "2", "--json",
+                       "--out", str(tmp_path / "out"))  # fmt: skip
+    assert plain.returncode == batch.returncode, batch.stderr
+    by_name = {r["query"]: r["cam_from_world"] for r in json.loads(plain.stdout)}
+    rows = json.loads(batch.stdout)
+    assert [r["query"] for r in rows] == [Path(q).name for q in queries]
+    assert {r["query"]: r["cam_from_world"] for r in rows} == by_name
+    stored = ResultStore(tmp_path / "out").rows()
+    assert {r["query"] for r in stored} == set(by_name)
+
+
+@pytest.mark.slow
+def test_a_raising_or_dying_method_costs_one_query(tiny_bundle_dir: Path, crashy_site: Path,
+                                                   tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "crash"
+    done = run_locgui("eval", str(tiny_bundle_dir), "--method", "crashy,sfm", "--workers", "2",
+                      "--out", str(out), "--json", site=crashy_site)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {(r["method"], r["query"]): r for r in json.loads(done.stdout)["rows"]}
+    assert len(rows) == 8
+    raised = rows["crashy", "query_0001.png"]
+    assert not raised["success"] and "raised RuntimeError: crashy breaks" in raised["reason"]
+    died = rows["crashy", "query_0002.png"]
+    assert not died["success"] and "died while localizing this query" in died["reason"]
+    assert rows["crashy", "query_0000.png"]["reason"] == "crashy never localizes"
+    assert sum(r["success"] for (m, _), r in rows.items() if m == "sfm") >= 3  # the rest ran
+    assert len(ResultStore(out).rows()) == 8
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+@pytest.mark.slow
+def test_sweep_writes_one_table_and_the_plots(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    second = tmp_path / "maps" / "tiny.locmap"
+    shutil.copytree(tiny_bundle_dir, second)
+    out = tmp_path / "sweep"
+    args = ["eval", str(tiny_bundle_dir), str(second), "--method", "sfm", "--preset",
+            "default,fast", "--sweep", "--limit", "2", "--out", str(out)]  # fmt: skip
+    done = run_locgui(*args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())  # strict JSON: no NaN
+    groups = summary["summaries"]
+    assert [(g["map"], g["preset"]) for g in groups] == [
+        (m, p) for m in map_labels([tiny_bundle_dir, second]) for p in ("default", "fast")
+    ]
+    rows = ResultStore(out).rows()
+    for g in groups:
+        mine = [r for r in rows if r["map"] == g["map"] and r["preset"] == g["preset"]]
+        assert g["queries"] == len(mine) == 2
+        assert g["localized"] == sum(r["success"] for r in mine)
+    table = (out / "summary.csv").read_text().splitlines()
+    assert len(table) == 1 + 4 and table[0].startswith("map,method,preset,localized")
+    for m in map_labels([tiny_bundle_dir, second]):
+        for name in ("error_t", "error_r", "recall", "latency"):
+            svg = ET.parse(out / "plots" / f"{m}_{name}.svg").getroot()
+            assert svg.tag.endswith("svg") and len(list(svg.iter())) > 10
+    again = run_locgui(*args)  # everything stored: nothing recomputed
+    assert again.returncode == 0
+    assert json.loads((out / "run.json").read_text())["computed"] == 0
+    assert "0 computed, 8 already stored" in again.stdout
+
+
+# ---------------------------------------------------------------------------- resume
+
+
+def kill_when_stored(cmd: list[str], env: dict[str, str], store: Path, rows: int) -> None:
+    """Start ``cmd`` in its own process group and SIGKILL the group once ``store`` holds
+    ``rows`` rows (the run is interrupted with items in flight)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 400
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.exists() and store.read_text().count("\n") >= rows:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_without_redoing_finished_items(
+    tiny_bundle_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "resume"
+    args = ("eval", str(tiny_bundle_dir), "--method", "sfm,points", "--workers", "2",
+            "--out", str(out), "--json")  # fmt: skip
+    cmd, env = locgui_cmd(*args)
+    kill_when_stored(cmd, env, out / "results.jsonl", 2)
+    before = ResultStore(out).rows()
+    assert 2 <= len(before) < 8
+    done = run_locgui(*args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = ResultStore(out).rows()
+    assert sorted(r["key"] for r in after) == sorted(json.loads(done.stdout)["rows"][k]["key"]
+                                                     for k in range(8))  # fmt: skip
+    kept = {r["key"]: r for r in after}
+    for r in before:  # finished items were not run again: same row, same worker
+        assert kept[r["key"]] == r
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len({json.loads(line)["key"] for line in lines}) == 8
