@@ -98,7 +98,7 @@ def run_gui(args: Any) -> int:
 
         QtCore.QTimer.singleShot(0, lambda: open_demo(window))
     elif args.scene:
-        window.bench.open_path(args.scene)
+        window.open_any(args.scene)
     elif window.recent_scenes():
         window.bench.open_path(window.recent_scenes()[0])
     else:

@@ -113,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "&Open scene…", self.open_dialog, QtGui.QKeySequence.StandardKey.Open)
         self._action(f, "Open &query image…", self.queries.open_dialog, "Ctrl+Shift+O")
+        self._action(f, "Open evaluation &results…", self.open_eval_dialog, "Ctrl+Shift+R")
         self.recent_menu = f.addMenu("Recent scenes")
         self._action(f, "&Demo scene", self.open_demo)
         f.addSeparator()
@@ -253,7 +254,32 @@ class MainWindow(QtWidgets.QMainWindow):
             self, "Open a scene folder or a map bundle"
         )
         if path:
+            self.open_any(path)
+
+    def open_any(self, path: str | Path) -> None:
+        """A scene or map bundle in the workbench, an evaluation folder in its window."""
+        from locgui.model.eval_results import is_eval_folder
+
+        if is_eval_folder(path):
+            self.open_eval(path)
+        else:
             self.bench.open_path(path)
+
+    def open_eval_dialog(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Open an evaluation folder (locgui eval --sweep --out FOLDER)"
+        )
+        if path:
+            self.open_eval(path)
+
+    def open_eval(self, path: str | Path) -> None:
+        """The results window of an evaluation folder (kept while it is open)."""
+        from locgui.qt.eval_window import open_eval_window
+
+        window = open_eval_window(self, path)
+        if window is not None:
+            self.eval_windows = [w for w in getattr(self, "eval_windows", []) if w.isVisible()]
+            self.eval_windows.append(window)
 
     def open_demo(self) -> None:
         from locgui.qt.demo import open_demo
