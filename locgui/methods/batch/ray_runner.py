@@ -84,6 +84,9 @@ class RayBatchActor:
         self._tmp = tempfile.TemporaryDirectory(prefix="locgui-ray-") if self._shipped else None
         resolve = self._local_map if self._shipped else None
         self.worker = BatchWorker(threads, resolve_map=resolve)
+        import ray
+
+        self.worker.name += f"@{ray.get_runtime_context().get_node_id()[:8]}"  # the Ray node
 
     def _local_map(self, path: str) -> str:
         if path not in self._shipped:

@@ -89,6 +89,7 @@ class BatchWorker:
         from locgui.io.queries import iter_queries
         from locgui.methods.localize.evaluation import row_for
         from locgui.runtime.context import RunContext
+        from locgui.runtime.memory import resident_mb
 
         s = item.settings
         start = time.perf_counter()
@@ -114,6 +115,6 @@ class BatchWorker:
             "key": item.key, "index": item.index, "map": item.map_label, "method": s.method,
             "preset": s.label, "settings": s.digest(), "uncertainty":
             result.extras.get("uncertainty"), "wall_ms": round(wall * 1000, 2),
-            "worker": self.name,
+            "worker": self.name, "rss_mb": round(resident_mb(), 1),
         })  # fmt: skip
         return row
