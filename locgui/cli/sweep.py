@@ -41,8 +41,6 @@ def run_sweep(args: argparse.Namespace) -> int:
         table_rows,
         write_summary,
     )
-    from locgui.runtime.context import resolve_device
-
     if args.sweep and not args.out:
         raise MethodError("--sweep writes its table and plots into --out FOLDER: give one")
     executor = executor_of(args)
@@ -50,7 +48,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     fov = fov_of(args.intrinsics)
     maps = [eval_map_plan(path, label, args.queries, args.limit, drop_cameras=fov is not None)
             for path, label in zip(args.bundle, map_labels(args.bundle), strict=True)]  # fmt: skip
-    plan = Plan(maps, settings, device=resolve_device(args.device))
+    plan = Plan(maps, settings, device=args.device)  # "auto" is resolved per worker
     _announce(plan, executor, args.out)
     result = run_batch(plan, executor, args.out, _context(args.json))
     end_progress_line()
@@ -88,7 +86,8 @@ def run_localize_batch(args: argparse.Namespace) -> int:
     from locgui.io.bundle import open_bundle
 
     open_bundle(args.bundle)  # a bad map fails here, once, with its message
-    plan = Plan([file_map_plan(args.bundle, map_labels([args.bundle])[0], refs)], settings)
+    plan = Plan([file_map_plan(args.bundle, map_labels([args.bundle])[0], refs)], settings,
+                device=args.device)  # fmt: skip
     _announce(plan, executor, args.out)
 
     stdout = sys.stdout  # Ray sends its own messages to stderr while it runs

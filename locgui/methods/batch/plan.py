@@ -82,7 +82,7 @@ class WorkItem:
     settings: Settings
     ref: QueryRef
     align: Sim3 | None = None
-    device: str = "cpu"
+    device: str = "auto"
 
     @property
     def key(self) -> str:
@@ -101,7 +101,7 @@ class Plan:
 
     maps: list[MapPlan]
     settings: list[Settings]
-    device: str = "cpu"
+    device: str = "auto"  # resolved by each worker: "auto" is its GPU where it has one
     items: list[WorkItem] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -77,7 +77,10 @@ class BatchWorker:
 
                     self._bundles[item.map_path] = open_bundle(self._resolve(item.map_path))
                 bundle = self._bundles[item.map_path]
-                self._localizers[key] = create_localizer(bundle, item.settings, item.device)
+                from locgui.runtime.context import resolve_device
+
+                device = resolve_device(item.device)  # "auto": this worker's GPU, if any
+                self._localizers[key] = create_localizer(bundle, item.settings, device)
             except Exception as exc:  # noqa: BLE001  (recorded as every item's reason)
                 self._localizers[key] = exc
         return self._localizers[key]
