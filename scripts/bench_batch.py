@@ -2,7 +2,8 @@
 simulated two-node Ray cluster, on the demo scene's 20 queries x sfm, points, rpr.
 
 Every executor runs the same 60 work items with one torch thread per worker; the script
-checks that each gives the poses of the one-process run and prints items/s, the ratio to one
+checks that each gives the poses of the one-process run and prints items/s over the whole run
+and "steady" (after the first row: workers started, models loaded), their ratios to one
 process, the driver's overhead per item and each worker's resident memory. The two-node
 cluster is two raylets on this host (``ray start --head`` and a second ``ray start
 --address``, one CPU each, loopback only), run once with maps read from shared storage and
@@ -47,7 +48,8 @@ def demo_bundle(cache: Path) -> Path:
     return bundle
 
 
-def line(name: str, run: BatchRun, base: BatchRun | None, wall0: float | None) -> str:
+def line(name: str, run: BatchRun, base: BatchRun | None, wall0: float | None,
+         steady0: float | None) -> str:  # fmt: skip
     f = run.figures
     workers = sorted({r["worker"] for r in run.rows})
     rss = [max(r.get("rss_mb", 0.0) for r in run.rows if r["worker"] == w) for w in workers]
@@ -55,7 +57,10 @@ def line(name: str, run: BatchRun, base: BatchRun | None, wall0: float | None) -
         "yes" if {r["key"]: r["cam_from_world"] for r in run.rows}
         == {r["key"]: r["cam_from_world"] for r in base.rows} else "NO")  # fmt: skip
     ratio = f"{wall0 / f['wall_s']:5.2f}x" if wall0 else "    -"
+    steady = f["steady_items_per_s"] or float("nan")
+    sratio = f"{steady / steady0:5.2f}x" if steady0 else "    -"
     return (f"{name:<28} {f['computed']:>5} {f['wall_s']:8.1f} {f['items_per_s']:7.2f} {ratio} "
+            f"{steady:7.2f} {sratio} "
             f"{f.get('overhead_ms_per_item') or 0:9.0f} {same:>10}  "
             f"{len(workers)} x {np.mean(rss):.0f} MiB" + (
                 f"  shipped {f['shipped_bytes'] / 2**20:.1f} MiB in {f['ship_s']:.2f} s"
@@ -99,18 +104,19 @@ def main() -> int:
           f"{len(plan.items)} items (demo, {len(plan.maps[0].refs)} queries x "
           f"{len(plan.settings)} methods), 1 torch thread per worker")  # fmt: skip
     print(f"{'executor':<28} {'items':>5} {'wall s':>8} {'items/s':>7} {'ratio':>6} "
+          f"{'steady':>7} {'ratio':>6} "
           f"{'ovh ms/it':>9} {'same poses':>10}  workers x peak RSS")  # fmt: skip
     runs: dict[str, Any] = {}
     t = time.perf_counter()
     runs["serial"] = run_batch(plan, Executor(workers=1, threads=1))
     base = runs["serial"]
-    wall0 = base.figures["wall_s"]
-    print(line("1 process", base, None, None), flush=True)
+    wall0, steady0 = base.figures["wall_s"], base.figures["steady_items_per_s"]
+    print(line("1 process", base, None, None, None), flush=True)
     runs["proc2"] = run_batch(plan, Executor(workers=2))
-    print(line("2 worker processes", runs["proc2"], base, wall0), flush=True)
+    print(line("2 worker processes", runs["proc2"], base, wall0, steady0), flush=True)
     if not args.skip_ray:
         runs["ray2"] = run_batch(plan, Executor(workers=2, ray="local"))
-        print(line("local Ray, 2 actors", runs["ray2"], base, wall0), flush=True)
+        print(line("local Ray, 2 actors", runs["ray2"], base, wall0, steady0), flush=True)
     if not args.skip_ray and not args.skip_cluster and shutil.which(ray_cli()):
         stop_cluster()
         start_cluster(args.cache)
@@ -126,11 +132,21 @@ def main() -> int:
             for ship in (False, True):
                 run = run_batch(plan, Executor(workers=2, ray=address, ship_maps=ship))
                 name = "2-node Ray, " + ("maps shipped" if ship else "shared storage")
-                print(line(name, run, base, wall0), flush=True)
+                print(line(name, run, base, wall0, steady0), flush=True)
                 node_ids = {r["worker"].split("@")[-1] for r in run.rows}
                 print(f"#   actors ran on {len(node_ids)} node(s)")
         finally:
             stop_cluster()
+    import json
+    import pickle
+
+    item_bytes = np.mean([len(pickle.dumps(it)) for it in plan.items])
+    row_bytes = np.mean([len(json.dumps(r)) for r in base.rows])
+    cpu_s = {s.method: np.median([r["wall_ms"] for r in base.rows if r["method"] == s.method])
+             for s in plan.settings}  # fmt: skip
+    print(f"# per item: {item_bytes:.0f} B pickled to a worker, {row_bytes:.0f} B of JSON back; "
+          "median one-thread ms per item: "
+          + ", ".join(f"{m} {v:.0f}" for m, v in cpu_s.items()))  # fmt: skip
     ok = [r for r in base.rows if r["success"]]
     print(f"# {len(ok)}/{len(base.rows)} localized; total {time.perf_counter() - t:.0f} s")
     return 0

@@ -89,9 +89,11 @@ def _execute(plan: Plan, executor: Executor, todo: list[Any], rows: dict[str, di
              store: ResultStore | None, ctx: RunContext,
              on_row: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:  # fmt: skip
     total, count = len(plan.items), len(rows)
+    arrivals: list[float] = []
 
     def take(row: dict[str, Any]) -> None:
         nonlocal count
+        arrivals.append(time.perf_counter())
         if store is not None:
             store.append(row)
         rows[row["key"]] = row
@@ -130,6 +132,9 @@ def _execute(plan: Plan, executor: Executor, todo: list[Any], rows: dict[str, di
         "computed": len(new), "wall_s": round(wall, 3),
         "items_per_s": round(len(new) / wall, 3) if wall > 0 and new else None,
         "item_wall_s_sum": round(busy, 3),
+        # after the first row: workers started, maps and models loaded
+        "steady_items_per_s": round((len(arrivals) - 1) / (arrivals[-1] - arrivals[0]), 3)
+        if len(arrivals) > 2 and arrivals[-1] > arrivals[0] else None,
         # driver wall time per item beyond the item's own work, spread over the workers
         "overhead_ms_per_item": round(1000 * (wall * executor.workers - busy) / len(new), 1)
         if new else None,
