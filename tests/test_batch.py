@@ -226,3 +226,20 @@ def test_an_interrupted_run_resumes_without_redoing_finished_items(
         assert kept[r["key"]] == r
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == len({json.loads(line)["key"] for line in lines}) == 8
+
+
+@pytest.mark.slow
+def test_a_worker_holds_a_bounded_number_of_maps(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    from locgui.methods.batch.worker import BatchWorker
+
+    copies = [tmp_path / f"m{k}.locmap" for k in range(3)]
+    for c in copies:
+        shutil.copytree(tiny_bundle_dir, c)
+    maps = [eval_map_plan(c, c.stem, "test", limit=1) for c in copies]
+    plan = Plan(maps, [Settings("points")])
+    worker = BatchWorker(max_maps=2)
+    rows = [worker.run(item) for item in plan.items]
+    assert [r["map"] for r in rows] == ["m0", "m1", "m2"] and all(r["success"] for r in rows)
+    assert worker.maps_held == [str(copies[1].resolve()), str(copies[2].resolve())]
+    assert poses(rows[:1]) == {rows[0]["key"]: worker.run(plan.items[0])["cam_from_world"]}
+    assert worker.maps_held == [str(copies[2].resolve()), str(copies[0].resolve())]

@@ -55,12 +55,16 @@ class BatchWorker:
     Args:
         threads: CPU threads for this worker (None: leave the process's setting).
         resolve_map: maps a bundle path to a local folder (Ray's shipped maps), or None.
+        max_maps: maps held at once; the least recently used one is dropped with its
+            localizers (items come map by map, so a sweep over many maps stays bounded).
     """
 
     def __init__(self, threads: int | None = None,
-                 resolve_map: Callable[[str], str] | None = None) -> None:  # fmt: skip
+                 resolve_map: Callable[[str], str] | None = None,
+                 max_maps: int = 2) -> None:  # fmt: skip
         if threads:
             limit_threads(threads)
+        self.max_maps = max(1, max_maps)
         self._resolve = resolve_map or (lambda p: p)
         self._bundles: dict[str, Any] = {}
         self._localizers: dict[tuple[str, Settings, str], Any] = {}
@@ -70,11 +74,14 @@ class BatchWorker:
         """The item's localizer, or the exception that creating it raised (kept, so a group
         that cannot run fails fast for each of its items)."""
         key = (item.map_path, item.settings, item.device)
+        if item.map_path in self._bundles:  # most recently used last
+            self._bundles[item.map_path] = self._bundles.pop(item.map_path)
         if key not in self._localizers:
             try:
                 if item.map_path not in self._bundles:
                     from locgui.io.bundle import open_bundle
 
+                    self._evict(self.max_maps - 1)
                     self._bundles[item.map_path] = open_bundle(self._resolve(item.map_path))
                 bundle = self._bundles[item.map_path]
                 from locgui.runtime.context import resolve_device
@@ -84,6 +91,23 @@ class BatchWorker:
             except Exception as exc:  # noqa: BLE001  (recorded as every item's reason)
                 self._localizers[key] = exc
         return self._localizers[key]
+
+    def _evict(self, keep: int) -> None:
+        """Drop the least recently used maps (and their localizers) down to ``keep``."""
+        if len(self._bundles) <= keep:
+            return
+        while len(self._bundles) > keep:
+            path = next(iter(self._bundles))
+            del self._bundles[path]
+            for key in [k for k in self._localizers if k[0] == path]:
+                del self._localizers[key]
+        from locgui.runtime.memory import release_free_memory
+
+        release_free_memory()
+
+    @property
+    def maps_held(self) -> list[str]:
+        return list(self._bundles)
 
     def run(self, item: WorkItem) -> dict[str, Any]:
         """The result row of one item (never raises for a failing query or method)."""
