@@ -76,3 +76,42 @@ def test_window_reports_an_unreadable_folder(tmp_path: Path, main_window, monkey
                         lambda parent, title, text: said.append(text))  # fmt: skip
     main_window.open_eval(tmp_path)
     assert said and "not an evaluation folder" in said[0]
+
+
+def test_localize_all_streams_results_and_opens_the_evaluation(
+    main_window, qtbot, tiny_bundle_dir: Path, tmp_path: Path
+) -> None:
+    from locgui.qt.main_window import MainWindow
+
+    assert isinstance(main_window, MainWindow)
+    task = main_window.bench.open_path(tiny_bundle_dir)
+    qtbot.waitUntil(lambda: task.state.done, timeout=60_000)
+    state = main_window.state
+    names = list(state.queries)
+    assert len(names) == 4
+    state.settings.set("methods", ["sfm", "points"])
+    streamed: list[tuple[str, str]] = []
+    state.results_changed.connect(lambda q, m: streamed.append((q, m)) if m else None)
+    run = main_window.bench.localize_all(out=tmp_path / "all")
+    assert run is not None
+    qtbot.waitUntil(lambda: run.state.done, timeout=300_000)
+    assert sorted(streamed) == sorted((q, m) for q in names for m in ("sfm", "points"))
+    window = main_window.eval_windows[-1]  # opened when the run finished
+    qtbot.addWidget(window)
+    assert window.folder.path == tmp_path / "all"
+    rows = {(r["query"], r["method"]): r for r in window.folder.rows}
+    for (q, m), r in rows.items():  # the stored rows are the results the window shows
+        shown = state.results[q][m]
+        assert r["success"] == shown.success and r["num_inliers"] == shown.num_inliers
+        if shown.success:
+            assert r["t_err"] == pytest.approx(state.errors(shown)[0], abs=1e-6)
+    assert window.table.rowCount() == 2
+    exported = window.export(tmp_path / "export")
+    assert {p.name for p in exported} >= {"summary.csv", "tiny_error_t.svg", "tiny_error_t.png"}
+
+
+def test_localize_all_without_queries_says_what_to_do(main_window) -> None:
+    said: list[str] = []
+    main_window.state.notifications.posted.connect(lambda n: said.append(n.message))
+    assert main_window.bench.localize_all() is None
+    assert said and "no queries" in said[0]

@@ -35,12 +35,14 @@ class Workbench(QtCore.QObject):
         busy_changed(labels): the labels of tasks in flight.
         progress(label, fraction, message): progress of the newest task.
         localized(query, results): a Localize request finished.
+        evaluated(folder): a Localize all run finished; its evaluation folder.
     """
 
     scene_opened = QtCore.Signal(object)
     busy_changed = QtCore.Signal(list)
     progress = QtCore.Signal(str, float, str)
     localized = QtCore.Signal(str, list)
+    evaluated = QtCore.Signal(str)
 
     def __init__(self, state: AppState | None = None, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +150,43 @@ class Workbench(QtCore.QObject):
         current: dict[str, str] = {}
         task.partial.connect(functools.partial(self._on_localize_partial, query.name, current))
         task.finished.connect(lambda results: self.localized.emit(query.name, results))
+        return task
+
+    def localize_all(
+        self, methods: list[str] | None = None, out: Path | None = None
+    ) -> Task | None:
+        """Localize every query of the list with the ticked methods in the background; results
+        stream into the Results dock, and the finished run's folder opens in the evaluation
+        window (``evaluated`` signal)."""
+        from locgui.model.localize_all import LocalizeAllRequest, default_folder, localize_all
+
+        state = self.state
+        methods = list(methods or state.settings["methods"])
+        if not state.queries:
+            state.notifications.warning(
+                "no queries: open a scene with a test split, hold out database images "
+                "(Ctrl+H) or open query images"
+            )
+            return None
+        if not methods or state.bundle is None:
+            state.notifications.warning(
+                "Localize all needs a map bundle and at least one ticked method"
+            )
+            return None
+        name = Path(str(getattr(state.bundle, "path", "scene"))).name.removesuffix(".locmap")
+        request = LocalizeAllRequest(
+            queries=tuple(state.queries.values()),
+            methods=tuple((m, self.method_config(m)) for m in methods),
+            bundle=state.bundle, out=out or default_folder(name),
+            device=str(state.settings["device"]),
+        )  # fmt: skip
+        job = functools.partial(localize_all, request, cache=self.localizers)
+        n = len(request.queries) * len(methods)
+        task = self.submit(job, "localize-all", f"localize all ({n} runs)",
+                           executor=request.device, supersede="none")  # fmt: skip
+        task.partial.connect(lambda kind, payload: self._apply_result(payload)
+                             if kind == "result" else None)  # fmt: skip
+        task.finished.connect(lambda folder: self.evaluated.emit(str(folder)))
         return task
 
     def _on_localize_partial(

@@ -45,6 +45,11 @@ class EvalWindow(QtWidgets.QMainWindow):
         top.addWidget(QtWidgets.QLabel("map:"))
         top.addWidget(self.map_box)
         top.addWidget(reload_button)
+        export_button = QtWidgets.QPushButton("Export…")
+        export_button.setToolTip("copy the table (CSV, Markdown) and the plots (SVG, PNG) to a "
+                                 "folder")  # fmt: skip
+        export_button.clicked.connect(self.export_dialog)
+        top.addWidget(export_button)
         layout.addLayout(top)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.table = QtWidgets.QTableWidget()
@@ -74,6 +79,32 @@ class EvalWindow(QtWidgets.QMainWindow):
             QtWidgets.QMessageBox.warning(self, "Evaluation", str(exc))
             return
         self._fill()
+
+    def export_dialog(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Export the table and plots to")
+        if path:
+            written = self.export(Path(path))
+            QtWidgets.QMessageBox.information(self, "Export", f"wrote {len(written)} files "
+                                              f"to {path}")  # fmt: skip
+
+    def export(self, folder: Path) -> list[Path]:
+        """summary.csv/.md, the SVG plots of every map, and a PNG of each plot shown."""
+        import shutil
+
+        folder.mkdir(parents=True, exist_ok=True)
+        src = self.folder.path
+        written = []
+        for name in ("summary.csv", "summary.md"):
+            if (src / name).is_file():
+                written.append(Path(shutil.copy2(src / name, folder / name)))
+        for svg in sorted((src / "plots").glob("*.svg")):
+            written.append(Path(shutil.copy2(svg, folder / svg.name)))
+        label = self.map_box.currentText() or "map"
+        for key, plot in self.plots.items():
+            out = folder / f"{label}_{key}.png"
+            if plot.grab().save(str(out)):
+                written.append(out)
+        return written
 
     # ------------------------------------------------------------------ filling
     def _fill(self) -> None:

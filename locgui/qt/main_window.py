@@ -61,6 +61,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self._status)
         self.bench.busy_changed.connect(self._on_busy)
         self.bench.scene_opened.connect(self._remember_scene)
+        self.bench.evaluated.connect(self._on_evaluated)
         self.state.notifications.posted.connect(
             lambda n: self.statusBar().showMessage(n.message, 6000 if n.level != "error" else 12000)
         )
@@ -140,6 +141,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.localize_action.setShortcuts(
             [QtGui.QKeySequence("Return"), QtGui.QKeySequence("Enter")]
         )
+        self._action(loc, "Localize &all queries", lambda: self.bench.localize_all(),
+                     "Ctrl+Shift+Return")  # fmt: skip
         self._action(loc, "&Cancel", self.bench.cancel, "Esc")
         self._action(loc, "Li&ve relocalization…", self.show_live, "Ctrl+L")
         self._action(
@@ -280,6 +283,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if window is not None:
             self.eval_windows = [w for w in getattr(self, "eval_windows", []) if w.isVisible()]
             self.eval_windows.append(window)
+
+    def _on_evaluated(self, folder: str) -> None:
+        self.state.notifications.info(f"Localize all finished: {folder}", source="localize")
+        self.open_eval(folder)
 
     def open_demo(self) -> None:
         from locgui.qt.demo import open_demo
