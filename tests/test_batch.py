@@ -243,3 +243,15 @@ def test_a_worker_holds_a_bounded_number_of_maps(tiny_bundle_dir: Path, tmp_path
     assert worker.maps_held == [str(copies[1].resolve()), str(copies[2].resolve())]
     assert poses(rows[:1]) == {rows[0]["key"]: worker.run(plan.items[0])["cam_from_world"]}
     assert worker.maps_held == [str(copies[2].resolve()), str(copies[0].resolve())]
+
+
+def test_ray_actors_are_fitted_to_the_cluster() -> None:
+    from locgui.methods.batch.ray_runner import actors_that_fit
+
+    assert actors_that_fit({"CPU": 8.0}, 4, 1, 0.0) == 4
+    assert actors_that_fit({"CPU": 2.0}, 4, 1, 0.0) == 2  # fewer fit: run those
+    assert actors_that_fit({"CPU": 16.0, "GPU": 2.0}, 8, 1, 0.5) == 4
+    with pytest.raises(MethodError, match="0 GPU"):
+        actors_that_fit({"CPU": 16.0}, 2, 1, 1.0)  # Ray would wait for a GPU forever
+    with pytest.raises(MethodError, match="needs 4 CPU"):
+        actors_that_fit({"CPU": 2.0}, 1, 4, 0.0)

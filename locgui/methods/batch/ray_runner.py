@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from locgui.core.errors import MissingDependency
+from locgui.core.errors import MethodError, MissingDependency
 from locgui.methods.batch.local import died_row
 from locgui.methods.batch.plan import WorkItem
 from locgui.methods.batch.worker import BatchWorker
@@ -54,6 +54,27 @@ def quiet_ray_loggers() -> None:
     those items itself, so only Ray's critical messages are shown."""
     logging.getLogger("ray").setLevel(logging.ERROR)
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+
+
+def actors_that_fit(resources: dict[str, float], workers: int, threads: int,
+                    gpus: float) -> int:  # fmt: skip
+    """How many of the ``workers`` actors (``threads`` CPUs and ``gpus`` GPUs each) the
+    cluster's ``resources`` can hold at once. MethodError when not even one fits (Ray would
+    wait for resources forever); a warning when fewer than asked fit."""
+    cpus, gpu_total = float(resources.get("CPU", 0.0)), float(resources.get("GPU", 0.0))
+    fit = int(cpus // threads) if threads else workers
+    if gpus:
+        fit = min(fit, int(gpu_total // gpus + 1e-9))
+    if fit < 1:
+        raise MethodError(
+            f"the Ray cluster has {cpus:g} CPU(s) and {gpu_total:g} GPU(s); one actor needs "
+            f"{threads} CPU(s)" + (f" and {gpus:g} GPU(s)" if gpus else "")
+            + " (--threads, --gpus-per-worker)"
+        )
+    if fit < workers:
+        log.warning("the Ray cluster holds %d of the %d actors asked for (%g CPUs, %g GPUs); "
+                    "running %d", fit, workers, cpus, gpu_total, fit)  # fmt: skip
+    return min(fit, workers)
 
 
 def pack_bundle(path: str | Path) -> bytes:
@@ -145,6 +166,7 @@ def run_ray(items: Iterable[WorkItem], on_row: OnRow, ctx: RunContext, *,
 def _run(ray: Any, items: list[WorkItem], on_row: OnRow, ctx: RunContext, address: str | None,
          workers: int, threads: int, gpus: float, ship_maps: bool,
          batch_size: int) -> dict[str, Any]:  # fmt: skip
+    workers = actors_that_fit(ray.cluster_resources(), workers, threads, gpus)
     stats: dict[str, Any] = {"executor": "ray", "ray_address": address or "local",
                              "actors": workers, "batch_size": batch_size}  # fmt: skip
     shipped: dict[str, Any] = {}
