@@ -78,3 +78,14 @@ def test_without_ray_the_message_says_how_to_get_it(tiny_bundle_dir: Path) -> No
     assert "Ray, which is not installed" in done.stderr
     assert "pip install 'locgui[ray]'" in done.stderr and "--workers N" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@needs_ray
+def test_no_cluster_at_the_address_is_a_clear_error(tiny_bundle_dir: Path) -> None:
+    cmd, env = locgui_cmd("eval", str(tiny_bundle_dir), "--ray", "auto", "--limit", "1")
+    env = {k: v for k, v in env.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
+                          cwd=str(Path(__file__).resolve().parents[1]))  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "no Ray cluster at auto" in done.stderr and "ray start --head" in done.stderr
+    assert "Traceback" not in done.stderr

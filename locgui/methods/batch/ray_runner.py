@@ -150,9 +150,14 @@ def run_ray(items: Iterable[WorkItem], on_row: OnRow, ctx: RunContext, *,
         quiet_ray_loggers()
         if not ray.is_initialized():
             local = address in (None, "", "local")
-            ray.init(address=None if local else address,
-                     num_cpus=workers * threads if local else None, include_dashboard=False,
-                     log_to_driver=False, logging_level=logging.ERROR)  # fmt: skip
+            try:
+                ray.init(address=None if local else address,
+                         num_cpus=workers * threads if local else None, include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.ERROR)  # fmt: skip
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                hint = ("start one with `ray start --head`, or give --ray without an address "
+                        "for a local Ray") if not local else "see Ray's message above"  # fmt: skip
+                raise MethodError(f"no Ray cluster at {address or 'local'}: {exc}; {hint}") from exc
             started = True
             quiet_ray_loggers()  # ray.init configures its loggers again
         return _run(ray, items, on_row, ctx, address, workers, threads, gpus, ship_maps,
