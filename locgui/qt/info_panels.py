@@ -135,7 +135,9 @@ class NotificationPanel(QtWidgets.QWidget):
 
     def _count(self) -> None:
         n_err = len(self.state.notifications.errors())
-        self.counter.setText(f"{self.list.topLevelItemCount()} messages · {n_err} errors")
+        n = self.list.topLevelItemCount()
+        self.counter.setText(f"{n} message{'' if n == 1 else 's'} · "
+                             f"{n_err} error{'' if n_err == 1 else 's'}")  # fmt: skip
 
     def _show_detail(self, item: QtWidgets.QTreeWidgetItem, _col: int) -> None:
         detail = self._details[self.list.indexOfTopLevelItem(item)]

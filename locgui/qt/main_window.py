@@ -113,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bar = self.menuBar()
         f = bar.addMenu("&File")
         self._action(f, "&Open scene…", self.open_dialog, QtGui.QKeySequence.StandardKey.Open)
+        self._action(f, "Open scene &file…", self.open_file_dialog, "Ctrl+Alt+O")
         self._action(f, "Open &query image…", self.queries.open_dialog, "Ctrl+Shift+O")
         self._action(f, "Open evaluation &results…", self.open_eval_dialog, "Ctrl+Shift+R")
         self.recent_menu = f.addMenu("Recent scenes")
@@ -256,6 +257,15 @@ class MainWindow(QtWidgets.QMainWindow):
         path = QtWidgets.QFileDialog.getExistingDirectory(
             self, "Open a scene folder or a map bundle"
         )
+        if path:
+            self.open_any(path)
+
+    def open_file_dialog(self) -> None:
+        """A scene given by a file: transforms.json, a PLY point cloud, an NVM model, ..."""
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a scene file", "",
+            "Scene files (*.json *.ply *.nvm *.txt *.bin);;All files (*)",
+        )  # fmt: skip
         if path:
             self.open_any(path)
 

@@ -82,9 +82,11 @@ class QueryPanel(QtWidgets.QWidget):
                 if q.name == current:
                     self.list.setCurrentItem(item)
         n = len(self.state.queries)
-        self.count.setText(
-            f"{n} quer{'y' if n == 1 else 'ies'} · double-click or Enter to localize"
-        )
+        text = (f"{n} quer{'y' if n == 1 else 'ies'} · double-click or Enter to localize" if n
+                else "no queries · hold out a database image (Ctrl+H) or open query images "
+                "(Ctrl+Shift+O, or drop them here)")  # fmt: skip
+        self.count.setText(text)
+        self.count.setToolTip(text)
         self.hold_out_btn.setEnabled(self.state.selection.current.image_id is not None)
         self._load_thumbnails(
             [q for q in self.state.queries.values() if q.name not in self._thumbs]

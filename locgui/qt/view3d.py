@@ -36,6 +36,8 @@ LAYER_TITLES = {
 }
 CAMERA_PUBLISH_MS = 33  # the view's camera reaches the model at most ~30 times a second
 
+EMPTY_HINT = "no scene · File > Open scene (Ctrl+O), drop a folder here, or File > Demo scene"
+
 
 class Scene3DPanel(QtWidgets.QWidget):
     """Toolbar + GL view + legend, bound to an ``AppState``."""
@@ -107,6 +109,7 @@ class Scene3DPanel(QtWidgets.QWidget):
             QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
         )
         bar.addWidget(self.info)
+        self.info.setText(EMPTY_HINT)
         policy = self.info.sizePolicy()
         policy.setHorizontalStretch(1)
         self.info.setSizePolicy(policy)
@@ -127,7 +130,7 @@ class Scene3DPanel(QtWidgets.QWidget):
             self.gl.remove(name)
         if scene is None:
             self.gl.set_points(np.zeros((0, 3)), np.zeros((0, 3), np.uint8), np.zeros(0, np.int64))
-            self.info.setText("")
+            self.info.setText(EMPTY_HINT)
             return
         self.gl.set_frame(geometry.display_frame(scene))
         self.base_frustum_depth = geometry.default_frustum_depth(scene)
