@@ -374,7 +374,7 @@ def test_localization_does_not_wait_for_a_map_build(
     release = threading.Event()
 
     def blocking_build(source, out, config, ctx):  # type: ignore[no-untyped-def]
-        ctx.progress("build", 0.25, "matching")
+        ctx.progress("match", 0.5, "12/24 pairs")  # half of matching: 58 % of the build
         assert release.wait(60)
         return out
 
@@ -383,8 +383,8 @@ def test_localization_does_not_wait_for_a_map_build(
     state = main_window.state
     query = state.selection.current.query
     build = main_window.bench.build_map(tmp_path / "src", tmp_path / "x.locmap", None, False)
-    qtbot.waitUntil(lambda: main_window.methods.progress.value() == 250, timeout=WAIT_MS)
-    assert main_window.methods.progress.text() == "build map x.locmap: matching"
+    qtbot.waitUntil(lambda: main_window.methods.progress.value() == 580, timeout=WAIT_MS)
+    assert main_window.methods.progress.text() == "build map x.locmap: match: 12/24 pairs"
     state.settings.set("methods", ["sfm"])
     main_window.bench.localize(["sfm"])
     qtbot.waitUntil(lambda: "sfm" in state.results.get(query, {}), timeout=120_000)

@@ -19,6 +19,7 @@ from locgui.core.errors import LocguiError
 from locgui.core.results import LocalizationResult
 from locgui.model import building, jobs
 from locgui.model.live import PAUSED, LiveControl, LiveRequest, run_live
+from locgui.model.progress import MAP_BUILD_STAGES, StagedProgress
 from locgui.model.state import AppState
 from locgui.qt.workers import JobFn, Task, WorkerBridge
 
@@ -65,7 +66,16 @@ class Workbench(QtCore.QObject):
     ) -> Task:
         """Submit a job; its failure (if any) reaches the notification area."""
         task = self.bridge.submit(fn, kind, label, executor, supersede)
-        task.progress.connect(lambda stage, f, msg: self.progress.emit(task.label, f, msg))
+        if kind == "build":  # several stages: one bar that only moves forward
+            staged = StagedProgress(MAP_BUILD_STAGES)
+
+            def forward(stage: str, f: float, msg: str) -> None:
+                value, text = staged(stage, f, msg)
+                self.progress.emit(task.label, value, text)
+
+            task.progress.connect(forward)
+        else:
+            task.progress.connect(lambda stage, f, msg: self.progress.emit(task.label, f, msg))
         if notify_failure:
             task.failed.connect(functools.partial(self._on_failed, task))
         return task

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from locgui.model.progress import MAP_BUILD_STAGES, StagedProgress
 from locgui.qt.controller import Workbench
 from locgui.qt.param_panel import ParamPanel
 from locgui.qt.workers import Task
@@ -65,7 +66,15 @@ def task_progress_dialog(
     dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
     dialog.canceled.connect(task.cancel)
-    task.progress.connect(lambda stage, f, msg: _progress(dialog, stage, f, msg))
+    staged = StagedProgress(MAP_BUILD_STAGES) if task.kind == "build" else None
+
+    def show(stage: str, f: float, msg: str) -> None:
+        if staged is not None:
+            f, text = staged(stage, f, msg)
+            stage, msg = text, ""
+        _progress(dialog, stage, f, msg)
+
+    task.progress.connect(show)
     task.done.connect(dialog.reset)
     return dialog
 
