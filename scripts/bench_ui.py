@@ -5,7 +5,9 @@ Prints:
      (a 5 ms timer probe; budget < 50 ms),
   2. click-to-highlight latency: a click on a match in the match view until the 3D view has
      drawn the highlighted point (budget < 100 ms),
-  3. 3D view frames/s while orbiting, at 100k and 1M points, with and without level of detail.
+  3. 3D view frames/s while orbiting, at 100k and 1M points, with and without level of detail,
+  4. the match debugger with 5000 matches: a filter change until the canvas is repainted
+     (budget < 100 ms).
 
 Usage:
   QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
@@ -191,6 +193,48 @@ def bench_click(window, n: int = 20) -> None:
         )
 
 
+def bench_match_filter(window, n: int = 5000) -> None:
+    """Filter changes in the match view holding ``n`` synthetic matches, each timed from the
+    change to the end of a synchronous repaint of the canvas."""
+    from locgui.model.linking import MatchTable
+
+    mv = window.matches
+    rng = np.random.default_rng(0)
+    mv.query_rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    mv.db_rgb = mv.query_rgb.copy()
+    mv.canvas.set_image(mv.query_rgb, autorange=False)
+    mv.db_item.setImage(mv.db_rgb, autoLevels=False, levels=(0, 255))
+    mv._place_db()
+    has3d = rng.random(n) < 0.9
+    table = MatchTable(
+        rng.uniform(0, 640, (n, 2)) * [1, 0.75], rng.uniform(0, 640, (n, 2)) * [1, 0.75],
+        np.where(has3d, np.arange(n), -1), has3d & (rng.random(n) < 0.6),
+        np.where(has3d, rng.exponential(20.0, n), np.nan), np.where(has3d, np.arange(n), -1),
+    )  # fmt: skip
+    mv._set_table(table)
+    mv.canvas.view.autoRange(padding=0.01)
+    changes = [
+        lambda: mv.fate_boxes["outlier"].setChecked(False),
+        lambda: mv.fate_boxes["outlier"].setChecked(True),
+        lambda: mv.max_err.setValue(10.0),
+        lambda: mv.min_err.setValue(2.0),
+        lambda: mv.min_err.setValue(0.0),
+        lambda: mv.max_err.setValue(0.0),
+        lambda: mv.budget.setCurrentIndex(2),
+        lambda: mv.budget.setCurrentIndex(0),
+        lambda: mv.fate_boxes["inlier"].setChecked(False),
+        lambda: mv.fate_boxes["inlier"].setChecked(True),
+    ]
+    lat = []
+    for change in changes * 3:
+        t0 = time.perf_counter()
+        change()
+        mv.canvas.viewport().repaint()
+        lat.append((time.perf_counter() - t0) * 1000)
+    print(f"match view, {n} matches: filter change -> repainted, {len(lat)} changes: median "
+          f"{statistics.median(lat):.1f} ms, max {max(lat):.1f} ms  (budget < 100 ms)")
+
+
 def bench_fps(n_points: int, lod: bool, seconds: float = 3.0) -> tuple[float, int]:
     from locgui.core.pose import Rigid3
     from locgui.qt.app import wait_until
@@ -278,6 +322,7 @@ def main() -> int:
             stats.sort_stats("tottime").print_stats(args.profile)
             stats.sort_stats("cumulative").print_stats("locgui", args.profile)
         bench_click(window)
+    bench_match_filter(window)
     window.close()
     if not args.skip_fps:
         for n in (100_000, 1_000_000):

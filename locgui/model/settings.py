@@ -15,7 +15,7 @@ DEFAULTS: dict[str, Any] = {
     "lod": True,
     "lod_budget": 40_000,
     "link_on_hover": True,
-    "max_reproj_error": 12.0,
+    "max_reproj_error": 0.0,  # the match view's error filter upper end (0: any)
     "device": "cpu",
     "methods": ["sfm"],
     **{f"layer.{name}": True for name in LAYERS},

@@ -27,7 +27,8 @@ class Shortlist(QtWidgets.QTableWidget):
         self.setHorizontalHeaderLabels(["retrieved", "score", "inl/m"])
         inliers_header = self.horizontalHeaderItem(2)
         assert inliers_header is not None  # made by setHorizontalHeaderLabels
-        inliers_header.setToolTip("PnP inliers / 2D-3D matches through the image")
+        inliers_header.setToolTip("inliers / 2D-3D matches through the image (the first row: "
+                                  "all of them, as in the Results dock)")
         self.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().hide()
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -116,7 +117,9 @@ class Shortlist(QtWidgets.QTableWidget):
 
 
 class ErrorHistogram(pg.PlotWidget):
-    """Stacked histogram of reprojection errors (inliers over outliers), threshold line."""
+    """Stacked histogram of reprojection errors (inliers over outliers) over the whole range
+    of the errors (the last bin holds everything above the 99th percentile), with the match
+    view's error range as two lines."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent, background="#181b1f")
@@ -130,28 +133,33 @@ class ErrorHistogram(pg.PlotWidget):
         self.inliers = pg.BarGraphItem(x0=[], x1=[], height=[], brush=style.INLIER, pen=None)
         self.addItem(self.outliers)
         self.addItem(self.inliers)
-        self.threshold = pg.InfiniteLine(
-            angle=90, pen=pg.mkPen(style.SELECTION, width=1.5, style=QtCore.Qt.PenStyle.DashLine)
-        )
-        self.addItem(self.threshold)
+        dash = pg.mkPen(style.SELECTION, width=1.5, style=QtCore.Qt.PenStyle.DashLine)
+        self.low = pg.InfiniteLine(angle=90, pen=dash)
+        self.high = pg.InfiniteLine(angle=90, pen=dash)
+        self.addItem(self.low)
+        self.addItem(self.high)
         self.counts: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+        self.top = 1.0
 
-    def set_errors(self, errors: np.ndarray, inliers: np.ndarray, limit: float) -> None:
+    def set_errors(self, errors: np.ndarray, inliers: np.ndarray) -> None:
         errors = np.asarray(errors, float)
         ok = np.isfinite(errors)
-        # Up to 4x the filter threshold; larger errors pile up in the last bin.
-        top = max(float(limit) * 4, 1.0)
-        edges = np.linspace(0, top, 41)
-        clipped = np.minimum(errors[ok], top)
         inl = np.asarray(inliers, bool)[ok]
+        e = errors[ok]
+        self.top = max(float(np.percentile(e, 99)) * 1.05, 1.0) if len(e) else 1.0
+        edges = np.linspace(0, self.top, 41)
+        clipped = np.minimum(e, self.top)  # the last bin: everything above
         n_in, _ = np.histogram(clipped[inl], edges)
         n_all, _ = np.histogram(clipped, edges)
         self.counts = (n_in, n_all - n_in)
         self.inliers.setOpts(x0=edges[:-1], x1=edges[1:], height=n_in)
         self.outliers.setOpts(x0=edges[:-1], x1=edges[1:], height=n_all)
-        self.set_threshold(limit)
-        self.setXRange(0, top, padding=0.02)
+        self.setXRange(0, self.top, padding=0.02)
         self.setYRange(0, max(1, int(n_all.max()) if len(n_all) else 1), padding=0.05)
 
-    def set_threshold(self, limit: float) -> None:
-        self.threshold.setValue(float(limit))
+    def set_range(self, low: float, high: float) -> None:
+        """Mark the error range drawn (``high`` inf: no upper line)."""
+        self.low.setValue(float(low))
+        self.low.setVisible(low > 0)
+        self.high.setValue(float(high) if np.isfinite(high) else 0.0)
+        self.high.setVisible(bool(np.isfinite(high)))

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui.core.results import LocalizationResult
 from locgui.model.linking import MatchTable, match_table
+from locgui.model.match_filter import MatchFilter, describe, fates
 from locgui.model.selection import Selection
 from locgui.qt import style
 from locgui.qt.controller import Workbench
@@ -23,6 +24,10 @@ from locgui.qt.match_side import ErrorHistogram, Shortlist
 from locgui.qt.overlays import SceneCoordinateOverlay
 
 GAP = 12.0  # canvas units between the query and the database image
+LINE_BUDGETS = (0, 2000, 500, 200, 100)
+"""Choices of the most lines drawn (0: all)."""
+COLOUR_ERROR_PX = 12.0
+"""Keypoints are coloured by error up to this many pixels when the range has no upper end."""
 
 
 class MatchView(QtWidgets.QWidget):
@@ -38,6 +43,7 @@ class MatchView(QtWidgets.QWidget):
         self.table = MatchTable.empty()
         self.visible = MatchTable.empty()
         self._loaded_query: str | None = None
+        self.side_by_side = False  # True: never stack the images (the large window)
         self._build_ui()
         self._hover = QtCore.QTimer(self, singleShot=True, interval=40)
         self._hover.timeout.connect(self._apply_hover)
@@ -57,7 +63,7 @@ class MatchView(QtWidgets.QWidget):
         self.canvas.view.addItem(self.db_item)
         self.lines = {
             k: pg.PlotCurveItem(
-                connect="pairs", pen=pg.mkPen(QtGui.QColor(c).lighter(100), width=1.0)
+                connect="pairs", pen=pg.mkPen(QtGui.QColor(c), width=1.0), antialias=True
             )
             for k, c in (
                 ("no3d", style.NO_3D),
@@ -74,8 +80,12 @@ class MatchView(QtWidgets.QWidget):
         ]
         for label in self.labels:
             self.canvas.view.addItem(label)
-        self.keypoints = pg.ScatterPlotItem(size=5, pen=None)
-        self.canvas.view.addItem(self.keypoints)
+        # One scatter item per error colour: a single item with a brush per point spends
+        # ~25 ms per 5000 points building brushes on every filter change.
+        self.keypoint_bins = [pg.ScatterPlotItem(size=5, pen=None, brush=b)
+                              for b in style.error_bin_brushes()]  # fmt: skip
+        for item in self.keypoint_bins:
+            self.canvas.view.addItem(item)
         self.sel_line = pg.PlotCurveItem(pen=pg.mkPen(style.SELECTION, width=3))
         self.sel_marks = pg.ScatterPlotItem(
             size=16, pen=pg.mkPen(style.SELECTION, width=2), brush=None
@@ -86,14 +96,20 @@ class MatchView(QtWidgets.QWidget):
         self.canvas.clicked.connect(self._on_click)
 
         self.title = style.styled_label("Localize a query to see its matches", role="heading")
-        self.max_err = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.max_err.setRange(1, 100)
-        self.max_err.setMinimumWidth(60)
-        self.max_err.setMaximumWidth(140)
-        self.max_err.setToolTip("Hide matches with a larger reprojection error (pixels)")
-        self.max_err.setValue(int(self.state.settings["max_reproj_error"]))
-        self.max_err.valueChanged.connect(self._on_max_err)
-        self.max_err_label = QtWidgets.QLabel()
+        self.min_err = self._error_box("Hide matches with a smaller reprojection error (px)")
+        self.max_err = self._error_box(
+            "Hide matches with a larger reprojection error (px); 'any': no limit. Matches "
+            "without an error (no 3D point) always show when their box is ticked."
+        )
+        self.max_err.setSpecialValueText("any")
+        self.max_err.setValue(float(self.state.settings["max_reproj_error"]))
+        self.min_err.valueChanged.connect(lambda _: self._on_error_range())
+        self.max_err.valueChanged.connect(lambda _: self._on_error_range())
+        self.budget = QtWidgets.QComboBox()
+        for n in LINE_BUDGETS:
+            self.budget.addItem("all lines" if n == 0 else f"≤ {n} lines", n)
+        self.budget.setToolTip("Draw at most this many lines, evenly subsampled")
+        self.budget.currentIndexChanged.connect(lambda _: self._apply_filter())
         self.fate_boxes: dict[str, QtWidgets.QCheckBox] = {}
         style.shrinkable(self.title)
         controls = QtWidgets.QHBoxLayout()
@@ -104,10 +120,17 @@ class MatchView(QtWidgets.QWidget):
             controls.addWidget(box)
             self.fate_boxes[key] = box
         self.overlay = SceneCoordinateOverlay(self.canvas.view, self)
-        controls.addWidget(QtWidgets.QLabel(" err ≤"))
+        controls.addWidget(QtWidgets.QLabel(" error"))
+        controls.addWidget(self.min_err)
+        controls.addWidget(QtWidgets.QLabel("–"))
         controls.addWidget(self.max_err)
-        controls.addWidget(self.max_err_label)
+        controls.addWidget(self.budget)
         controls.addStretch(1)
+        self.pop_button = QtWidgets.QToolButton()
+        self.pop_button.setText("⤢")
+        self.pop_button.setToolTip("Open the match debugger in a large window (Ctrl+M)")
+        self.pop_button.clicked.connect(self.pop_out)
+        controls.addWidget(self.pop_button)
         self.readout = style.shrinkable(style.styled_label(role="muted"))
         left = QtWidgets.QWidget()
         ll = QtWidgets.QVBoxLayout(left)
@@ -138,7 +161,32 @@ class MatchView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
-        self._on_max_err(self.max_err.value())
+        self._on_error_range()
+
+    def _error_box(self, tip: str) -> QtWidgets.QDoubleSpinBox:
+        box = QtWidgets.QDoubleSpinBox()
+        box.setRange(0.0, 10000.0)
+        box.setDecimals(1)
+        box.setSingleStep(1.0)
+        box.setSuffix(" px")
+        box.setToolTip(tip)
+        box.setKeyboardTracking(False)
+        return box
+
+    def match_filter(self) -> MatchFilter:
+        hi = self.max_err.value()
+        return MatchFilter(
+            show=frozenset(k for k, box in self.fate_boxes.items() if box.isChecked()),
+            min_error=self.min_err.value(),
+            max_error=hi if hi > 0 else float("inf"),
+            max_lines=int(self.budget.currentData() or 0),
+        )
+
+    def pop_out(self) -> None:
+        """The match debugger in its own large window (a second view of the same state)."""
+        window = MatchWindow(self.bench, self.window())
+        window.show()
+        self._popped = [w for w in getattr(self, "_popped", []) if w.isVisible()] + [window]
 
     # ------------------------------------------------------------------ model -> view
     def _on_scene(self) -> None:
@@ -172,7 +220,7 @@ class MatchView(QtWidgets.QWidget):
         if result is None:
             self.title.setText(f"{sel.query or 'No query'}: localize it to see matches")
             self.shortlist.set_result(None, None)
-            self.histogram.set_errors(np.zeros(0), np.zeros(0, bool), self.max_err.value())
+            self.histogram.set_errors(np.zeros(0), np.zeros(0, bool))
             self._set_table(MatchTable.empty())
             return
         status = "" if result.success or result.cam_from_world else "  (running or failed)"
@@ -185,9 +233,9 @@ class MatchView(QtWidgets.QWidget):
         self.shortlist.set_result(result, names)
         m3d = result.matches_2d3d
         if m3d is not None and len(m3d):
-            self.histogram.set_errors(m3d.reproj_error, m3d.inliers, self.max_err.value())
+            self.histogram.set_errors(m3d.reproj_error, m3d.inliers)
         else:
-            self.histogram.set_errors(np.zeros(0), np.zeros(0, bool), self.max_err.value())
+            self.histogram.set_errors(np.zeros(0), np.zeros(0, bool))
         target = sel.image_id if self._has_matches_for(sel.image_id) else self.shortlist.first_id()
         self._show_db(target)
         if target is not None and target != sel.image_id:
@@ -269,14 +317,20 @@ class MatchView(QtWidgets.QWidget):
         )
         self.labels[0].setPos(0, 0)
         self.labels[1].setText(f"database · {db_name}" if self.db_rgb is not None else "")
-        self.labels[1].setPos(dx, dy)
+        # At the database image's bottom-left: never on the query's label, beside or below.
+        h = self.db_rgb.shape[0] if self.db_rgb is not None else 0
+        self.labels[1].setAnchor((0, 1))
+        self.labels[1].setPos(dx, dy + h)
 
     def db_offset(self) -> np.ndarray:
         """(2,) canvas offset of the database image: beside the query, or below it when the
-        canvas is tall enough that stacking shows both images larger."""
+        canvas is tall enough that stacking shows both images larger (never in the large
+        window, ``side_by_side``)."""
         if self.query_rgb is None:
             return np.array([GAP, 0.0])
         h, w = self.query_rgb.shape[:2]
+        if self.side_by_side:
+            return np.array([w + GAP, 0.0])
         cw, ch = max(self.canvas.width(), 1), max(self.canvas.height(), 1)
         side = min(cw / (2 * w + GAP), ch / h)
         stacked = min(cw / w, ch / (2 * h + GAP))
@@ -299,39 +353,31 @@ class MatchView(QtWidgets.QWidget):
         self.table = table
         self._apply_filter()
 
-    def _on_max_err(self, value: int) -> None:
-        self.max_err_label.setText(f"{value} px")
-        self.state.settings.set("max_reproj_error", float(value))
-        self.histogram.set_threshold(float(value))
+    def _on_error_range(self) -> None:
+        self.state.settings.set("max_reproj_error", float(self.max_err.value()))
+        f = self.match_filter()
+        self.histogram.set_range(f.min_error, f.max_error)
         self._apply_filter()
-
-    def _categories(self, t: MatchTable) -> dict[str, np.ndarray]:
-        has3d = t.m3d_index >= 0
-        return {"inlier": has3d & t.inlier, "outlier": has3d & ~t.inlier, "no3d": ~has3d}
 
     def _apply_filter(self) -> None:
         t = self.table
-        limit = float(self.max_err.value())
-        keep = ~(t.error > limit)  # NaN errors (unknown) stay
-        cats = self._categories(t)
-        for key, mask in cats.items():
-            if not self.fate_boxes[key].isChecked():
-                keep &= ~mask
+        f = self.match_filter()
+        keep, hidden = f.apply(t)
         self.visible = t.subset(keep)
         v = self.visible
-        vcats = self._categories(v)
+        vcats = fates(v)
         off = self.db_offset()
         for key, item in self.lines.items():
             m = vcats[key] & np.isfinite(v.db_xy[:, 0])
             xs = np.stack([v.query_xy[m, 0], v.db_xy[m, 0] + off[0]], axis=1).ravel()
             ys = np.stack([v.query_xy[m, 1], v.db_xy[m, 1] + off[1]], axis=1).ravel()
             item.setData(xs, ys)
-        self.keypoints.setData(pos=v.query_xy, brush=style.error_brushes(v.error, limit))
-        n_in = int(np.sum(vcats["inlier"]))
-        self.readout.setText(
-            f"{len(v)} of {len(t)} matches shown · {n_in} inliers · "
-            "click a match to find its 3D point"
-        )
+        colour_limit = f.max_error if np.isfinite(f.max_error) else COLOUR_ERROR_PX
+        bins = style.error_bins(v.error, colour_limit)
+        for k, item in enumerate(self.keypoint_bins):
+            item.setData(pos=v.query_xy[bins == k])
+        self.footer = describe(t, keep, hidden)
+        self.readout.setText(self.footer + " · click a match to find its 3D point")
         self._draw_selection()
 
     def _draw_selection(self) -> None:
@@ -411,3 +457,25 @@ class MatchView(QtWidgets.QWidget):
         self._show_db(image)
         if image is not None:
             self.state.select_image(image, source="matches")
+
+
+class MatchWindow(QtWidgets.QMainWindow):
+    """The match debugger in a window of its own, sized to most of the screen: the query and
+    the database image side by side, the shortlist and histogram beside them. It follows the
+    same selection as the docked view."""
+
+    def __init__(self, bench: Workbench, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Match debugger")
+        self.view = MatchView(bench, self)
+        self.view.pop_button.hide()
+        self.view.side_by_side = True
+        self.view._split_moved = True  # the images get most of the width
+        self.view.split.setSizes([780, 220])
+        self.setCentralWidget(self.view)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        QtGui.QShortcut(QtGui.QKeySequence("Esc"), self, self.close)
+        screen = parent.screen() if parent is not None else QtGui.QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1280, 800)
+        self.resize(int(area.width() * 0.9), int(area.height() * 0.85))
+        self.view._on_selection(self.view.state.selection.current, Selection())  # catch up

@@ -6,6 +6,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui.core.results import LocalizationResult
+from locgui.model.match_filter import inlier_counts
 from locgui.model.selection import Selection
 from locgui.model.state import AppState
 from locgui.qt import style
@@ -21,7 +22,7 @@ def _fmt_stages(timings: dict[str, float]) -> str:
 
 def result_cells(state: AppState, r: LocalizationResult) -> list[str]:
     """The text of each column for a result (units in the header tooltips)."""
-    n = len(r.matches_2d3d) if r.matches_2d3d is not None else 0
+    inliers, n = inlier_counts(r)
     err = state.errors(r)
     unit = "m" if state.scene is not None and state.scene.units == "metres" else "u"
     pos = "—"
@@ -34,7 +35,7 @@ def result_cells(state: AppState, r: LocalizationResult) -> list[str]:
     return [
         r.method,
         "✓ success" if r.success else "✗ failed",
-        f"{r.num_inliers} / {n}",
+        f"{inliers} / {n}",
         f"{err[0]:.3f} {unit}" if err else "—",
         f"{err[1]:.2f}°" if err else "—",
         spread,
@@ -53,7 +54,8 @@ class ResultsPanel(QtWidgets.QTableWidget):
         self.app_state = state
         self.setHorizontalHeaderLabels(list(COLUMNS))
         tips = {
-            "inliers": "PnP inliers / 2D-3D matches",
+            "inliers": "inliers / 2D-3D matches, as the match view counts them (rpr: the map "
+            "points that fix its scale; its essential-matrix inliers are in the reason)",
             "Δt": "camera-centre error against ground truth (map units)",
             "Δr": "rotation error against ground truth (degrees)",
             "stages": "per-stage time in ms",

@@ -80,9 +80,20 @@ def error_brushes(errors: np.ndarray, max_error: float) -> list:
         centres = (np.arange(ERROR_BINS) + 0.5) / ERROR_BINS
         colors = error_colormap(np.append(centres, np.nan), 1.0)
         _brush_cache.extend(pg.mkBrush(*c) for c in colors)
+    return [_brush_cache[i] for i in error_bins(errors, max_error)]
+
+
+def error_bins(errors: np.ndarray, max_error: float) -> np.ndarray:
+    """(N,) colour bin of each error: 0..ERROR_BINS-1 over [0, max_error], ERROR_BINS for an
+    unknown (NaN) error."""
     t = np.nan_to_num(np.asarray(errors, float) / max(max_error, 1e-9), nan=-1.0)
-    idx = np.where(t < 0, ERROR_BINS, np.clip((t * ERROR_BINS).astype(int), 0, ERROR_BINS - 1))
-    return [_brush_cache[i] for i in idx]
+    return np.where(t < 0, ERROR_BINS, np.clip((t * ERROR_BINS).astype(int), 0, ERROR_BINS - 1))
+
+
+def error_bin_brushes() -> list:
+    """The brush of each bin of ``error_bins`` (ERROR_BINS + 1 of them)."""
+    error_brushes(np.zeros(0), 1.0)  # fills the cache
+    return list(_brush_cache)
 
 
 def apply_theme(app: QtWidgets.QApplication) -> None:
