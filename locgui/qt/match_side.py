@@ -116,15 +116,19 @@ class Shortlist(QtWidgets.QTableWidget):
             self.image_chosen.emit(self._ids[rows[0].row()])
 
 
+LOG_FLOOR_PX = 0.05
+"""Errors below this many pixels share the histogram's first bin."""
+
+
 class ErrorHistogram(pg.PlotWidget):
-    """Stacked histogram of reprojection errors (inliers over outliers) over the whole range
-    of the errors (the last bin holds everything above the 99th percentile), with the match
-    view's error range as two lines."""
+    """Stacked histogram of reprojection errors (inliers over outliers) on log-spaced bins
+    from 0.05 px to the largest error, so sub-pixel inliers and outliers thousands of pixels
+    off both show; the match view's error range is drawn as two lines."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent, background="#181b1f")
         self.setMinimumHeight(120)
-        self.setLabel("bottom", "reprojection error", units="px")
+        self.setLabel("bottom", "reprojection error (px, log scale)")
         self.setLabel("left", "matches")
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -139,27 +143,34 @@ class ErrorHistogram(pg.PlotWidget):
         self.addItem(self.low)
         self.addItem(self.high)
         self.counts: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
-        self.top = 1.0
+        self.edges = np.zeros(0)
 
     def set_errors(self, errors: np.ndarray, inliers: np.ndarray) -> None:
+        """Bins: 40 log-spaced edges from 0.05 px to the largest error (at least 10 px)."""
         errors = np.asarray(errors, float)
         ok = np.isfinite(errors)
         inl = np.asarray(inliers, bool)[ok]
-        e = errors[ok]
-        self.top = max(float(np.percentile(e, 99)) * 1.05, 1.0) if len(e) else 1.0
-        edges = np.linspace(0, self.top, 41)
-        clipped = np.minimum(e, self.top)  # the last bin: everything above
-        n_in, _ = np.histogram(clipped[inl], edges)
-        n_all, _ = np.histogram(clipped, edges)
+        e = np.maximum(errors[ok], LOG_FLOOR_PX)
+        top = max(float(e.max()) if len(e) else 10.0, 10.0) * 1.0001
+        self.edges = np.geomspace(LOG_FLOOR_PX, top, 41)
+        n_in, _ = np.histogram(e[inl], self.edges)
+        n_all, _ = np.histogram(e, self.edges)
         self.counts = (n_in, n_all - n_in)
-        self.inliers.setOpts(x0=edges[:-1], x1=edges[1:], height=n_in)
-        self.outliers.setOpts(x0=edges[:-1], x1=edges[1:], height=n_all)
-        self.setXRange(0, self.top, padding=0.02)
+        lx = np.log10(self.edges)
+        self.inliers.setOpts(x0=lx[:-1], x1=lx[1:], height=n_in)
+        self.outliers.setOpts(x0=lx[:-1], x1=lx[1:], height=n_all)
+        decades = range(int(np.floor(lx[0])) + 1, int(np.ceil(lx[-1])) + 1)
+        self.getAxis("bottom").setTicks([[(d, _px(10.0**d)) for d in decades]])
+        self.setXRange(lx[0], lx[-1], padding=0.02)
         self.setYRange(0, max(1, int(n_all.max()) if len(n_all) else 1), padding=0.05)
 
     def set_range(self, low: float, high: float) -> None:
-        """Mark the error range drawn (``high`` inf: no upper line)."""
-        self.low.setValue(float(low))
+        """Mark the error range drawn (``low`` 0 / ``high`` inf: no line)."""
+        self.low.setValue(float(np.log10(max(low, LOG_FLOOR_PX))))
         self.low.setVisible(low > 0)
-        self.high.setValue(float(high) if np.isfinite(high) else 0.0)
+        self.high.setValue(float(np.log10(high)) if np.isfinite(high) and high > 0 else 0.0)
         self.high.setVisible(bool(np.isfinite(high)))
+
+
+def _px(v: float) -> str:
+    return f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"
