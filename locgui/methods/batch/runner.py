@@ -150,7 +150,7 @@ def _write_run(folder: Path, plan: Plan, executor: Executor, state: dict[str, An
     """run.json: the plan, the executor and how far the run got (replaced whole)."""
     from locgui.methods.batch.summary import finite
 
-    info = {"plan": plan.describe(), "executor": asdict(executor), **state,
+    info = {"plan": plan.describe(), "options": asdict(executor), **state,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
     tmp = folder / (RUN_NAME + ".tmp")
     tmp.write_text(json.dumps(finite(info), indent=2, allow_nan=False))
