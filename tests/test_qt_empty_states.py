@@ -37,3 +37,14 @@ def test_open_accepts_scene_files_and_evaluation_folders(main_window, monkeypatc
     assert opened == [str(scene_file)] and shown == [str(evaluation)]
     texts = [a.text().replace("&", "") for a in main_window.actions()]
     assert "Open scene file…" in texts and "Localize all queries" in texts
+
+
+def test_live_dock_does_not_grow_the_window_past_the_screen(main_window, qtbot) -> None:
+    area = main_window.screen().availableGeometry()
+    before = main_window.size()
+    main_window.show_live()
+    qtbot.waitUntil(lambda: main_window.live.isVisible(), timeout=5000)
+    qtbot.wait(50)  # the deferred keep_on_screen
+    assert main_window.height() <= max(before.height(), area.height())
+    assert main_window.width() <= max(before.width(), area.width())
+    assert main_window.docks["matches"] in main_window.tabifiedDockWidgets(main_window.live)

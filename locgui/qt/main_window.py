@@ -349,8 +349,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.apply_default_sizes()
 
     def show_live(self) -> None:
+        """The live dock, as a tab beside the match view (stacked, the two docks' minimum
+        heights grew the window past a 1000 px screen and squeezed the match view)."""
+        if not self.live.isVisible() and not self.live.isFloating():
+            self.tabifyDockWidget(self.docks["matches"], self.live)
         self.live.show()
         self.live.raise_()
+        QtCore.QTimer.singleShot(0, self.keep_on_screen)
+
+    def keep_on_screen(self) -> None:
+        """Shrink the window back inside its screen's available area if a dock grew it."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        area = screen.availableGeometry()
+        w, h = min(self.width(), area.width()), min(self.height(), area.height())
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
 
     def show_shortcuts(self) -> None:
         lines = [
