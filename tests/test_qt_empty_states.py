@@ -48,3 +48,13 @@ def test_live_dock_does_not_grow_the_window_past_the_screen(main_window, qtbot) 
     assert main_window.height() <= max(before.height(), area.height())
     assert main_window.width() <= max(before.width(), area.width())
     assert main_window.docks["matches"] in main_window.tabifiedDockWidgets(main_window.live)
+
+
+def test_parameters_heading_says_whether_the_method_runs(main_window) -> None:
+    panel = main_window.methods
+    names = [panel.list.item(r).data(0x0100) for r in range(panel.list.count())]
+    main_window.state.settings.set("methods", ["sfm"])
+    panel.list.setCurrentRow(names.index("points"))
+    assert panel.params_title.text() == "points parameters · not ticked: Localize skips it"
+    main_window.state.settings.set("methods", ["sfm", "points"])
+    assert panel.params_title.text() == "points parameters · ticked: Localize runs it"

@@ -168,6 +168,7 @@ class MethodsPanel(QtWidgets.QWidget):
             if self.list.item(r).checkState() == QtCore.Qt.CheckState.Checked
         ]
         self.state.settings.set("methods", methods)
+        self._update_title()
 
     def _on_current(self, item: QtWidgets.QListWidgetItem | None, _prev: object) -> None:
         if item is None:
@@ -175,13 +176,25 @@ class MethodsPanel(QtWidgets.QWidget):
         name = item.data(QtCore.Qt.ItemDataRole.UserRole)
         spec = self.specs[name]
         self.stack.setCurrentWidget(self.panels[name])
-        self.params_title.setText(f"{spec.title} parameters")
+        self._update_title()
         self.presets.clear()
         self.presets.addItem("preset…", None)
         for preset in spec.presets:
             self.presets.addItem(preset, preset)
         self.presets.setEnabled(bool(spec.presets))
         self._update_train_menu()
+
+    def _update_title(self) -> None:
+        """The parameters' heading says whether the highlighted method runs: the highlighted
+        row (whose parameters show) and the ticked rows (which run) are not the same thing."""
+        item = self.list.currentItem()
+        if item is None:
+            return
+        name = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        ticked = item.checkState() == QtCore.Qt.CheckState.Checked
+        runs = "ticked: Localize runs it" if ticked else "not ticked: Localize skips it"
+        self.params_title.setText(f"{name} parameters · {runs}")
+        self.params_title.setToolTip(f"{self.specs[name].title}: {runs}")
 
     def _update_train_menu(self) -> None:
         """Train / resume actions for the trainers the highlighted method needs."""
@@ -233,6 +246,7 @@ class MethodsPanel(QtWidgets.QWidget):
                     item.setCheckState(
                         QtCore.Qt.CheckState.Checked if on else QtCore.Qt.CheckState.Unchecked
                     )
+            self._update_title()
 
     def _on_progress(self, label: str, fraction: float, message: str) -> None:
         # No "busy" animation for unknown fractions: it repaints the window (GL view included)
