@@ -36,3 +36,26 @@ def test_unlisted_stage_keeps_the_bar() -> None:
     bar("match", 1.0)
     value, text = bar("something else", 0.1, "hi")
     assert value == pytest.approx(0.73) and text == "something else: hi"
+
+
+def test_demo_bar_covers_generation_then_the_map_build() -> None:
+    from locgui.model.progress import DEMO_STAGES, GENERATE_SHARE
+
+    bar = StagedProgress(DEMO_STAGES)
+    assert bar("generate", 0.5)[0] == pytest.approx(GENERATE_SHARE / 2)
+    assert bar("map", -1.0)[0] == pytest.approx(GENERATE_SHARE)
+    assert bar("extract", 0.0)[0] == pytest.approx(GENERATE_SHARE + (1 - GENERATE_SHARE) * 0.02)
+    assert bar("write", 1.0)[0] == pytest.approx(1.0)
+
+
+def test_scene_generation_reports_progress_per_image(tmp_path) -> None:
+    from locgui.io.synth import generate
+    from locgui.runtime.context import RunContext
+
+    seen: list[tuple[str, float, str]] = []
+    ctx = RunContext(on_progress=lambda stage, f, msg: seen.append((stage, f, msg)))
+    generate(tmp_path / "tiny", preset="tiny", ctx=ctx)
+    fractions = [f for stage, f, _ in seen if stage == "generate"]
+    assert len(fractions) == 20  # 16 mapping + 4 query images
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] < 1.0
+    assert seen[-1][2] == "query_0003"

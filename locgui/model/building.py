@@ -79,8 +79,9 @@ def train_in_child(
 
 def generate_subprocess(out: Path, preset: str, ctx: RunContext) -> Path:
     """The synthetic scene rendered in a child process (a minute of numpy off the UI)."""
-    ctx.progress("generate", -1, "rendering the synthetic room (about a minute)")
-    return Path(run_in_child("locgui.io.synth:generate", (str(out),), ctx, {"preset": preset}))
+    ctx.progress("generate", 0.0, "rendering the synthetic room (about a minute)")
+    return Path(run_in_child("locgui.io.synth:generate", (str(out),), ctx, {"preset": preset},
+                             pass_context=True))  # fmt: skip
 
 
 BACKGROUND_NICENESS = 10

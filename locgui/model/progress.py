@@ -35,3 +35,21 @@ class StagedProgress:
             f = min(max(fraction, 0.0), 1.0)
             self.value = max(self.value, start + (end - start) * f)
         return self.value, (f"{stage}: {message}" if message else stage)
+
+
+GENERATE_SHARE = 0.35
+"""Share of the demo's first start spent rendering the scene; its map build takes the rest."""
+
+DEMO_STAGES: dict[str, tuple[float, float]] = {
+    "generate": (0.0, GENERATE_SHARE),
+    "map": (GENERATE_SHARE, GENERATE_SHARE),
+    **{name: (GENERATE_SHARE + (1 - GENERATE_SHARE) * a, GENERATE_SHARE + (1 - GENERATE_SHARE) * b)
+       for name, (a, b) in MAP_BUILD_STAGES.items()},
+}  # fmt: skip
+"""The demo's first start: render the synthetic room, then build its map."""
+
+STAGES_OF_TASK: dict[str, dict[str, tuple[float, float]]] = {
+    "build": MAP_BUILD_STAGES,
+    "demo": DEMO_STAGES,
+}
+"""Task kinds whose progress is shown as one forward-only bar."""

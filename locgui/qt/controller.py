@@ -19,7 +19,7 @@ from locgui.core.errors import LocguiError
 from locgui.core.results import LocalizationResult
 from locgui.model import building, jobs
 from locgui.model.live import PAUSED, LiveControl, LiveRequest, run_live
-from locgui.model.progress import MAP_BUILD_STAGES, StagedProgress
+from locgui.model.progress import STAGES_OF_TASK, StagedProgress
 from locgui.model.state import AppState
 from locgui.qt.workers import JobFn, Task, WorkerBridge
 
@@ -66,8 +66,8 @@ class Workbench(QtCore.QObject):
     ) -> Task:
         """Submit a job; its failure (if any) reaches the notification area."""
         task = self.bridge.submit(fn, kind, label, executor, supersede)
-        if kind == "build":  # several stages: one bar that only moves forward
-            staged = StagedProgress(MAP_BUILD_STAGES)
+        if kind in STAGES_OF_TASK:  # several stages: one bar that only moves forward
+            staged = StagedProgress(STAGES_OF_TASK[kind])
 
             def forward(stage: str, f: float, msg: str) -> None:
                 value, text = staged(stage, f, msg)

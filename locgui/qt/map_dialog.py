@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from locgui.model.progress import MAP_BUILD_STAGES, StagedProgress
+from locgui.model.progress import STAGES_OF_TASK, StagedProgress
 from locgui.qt.controller import Workbench
 from locgui.qt.param_panel import ParamPanel
 from locgui.qt.workers import Task
@@ -66,7 +66,8 @@ def task_progress_dialog(
     dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
     dialog.canceled.connect(task.cancel)
-    staged = StagedProgress(MAP_BUILD_STAGES) if task.kind == "build" else None
+    spans = STAGES_OF_TASK.get(task.kind)
+    staged = StagedProgress(spans) if spans is not None else None
 
     def show(stage: str, f: float, msg: str) -> None:
         if staged is not None:

@@ -31,6 +31,7 @@ from locgui.io.synth.photometric import Photometric
 from locgui.io.synth.points import SurfaceSamples, build_tracks, sample_surface_points
 from locgui.io.synth.room import SyntheticRoom
 from locgui.io.synth.trajectories import Preset, get_preset, mapping_poses, query_poses
+from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def generate(
     seed: int = 0,
     preset: str = "demo",
     photometric: Photometric | None = None,
+    ctx: RunContext | None = None,
 ) -> Path:
     """Render the synthetic room and write it as a scene ``open_scene`` reads.
 
@@ -52,6 +54,8 @@ def generate(
         seed: selects room, textures and trajectories; the same seed writes identical files.
         preset: "tiny" (320x240, 16 mapping + 4 query images) or "demo" (640x480, 72 + 20).
         photometric: changes applied to the query images only.
+        ctx: gets ``("generate", fraction, image name)`` progress per rendered image, and
+            its cancellation is checked between images.
     Returns:
         ``out_dir``.
     """
@@ -62,7 +66,7 @@ def generate(
     tmp = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        scene = _write_scene(tmp, seed, spec, photometric)
+        scene = _write_scene(tmp, seed, spec, photometric, ctx or RunContext())
         _swap_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -77,8 +81,10 @@ def generate(
     return out_dir
 
 
-def _write_scene(root: Path, seed: int, spec: Preset, photometric: Photometric | None) -> SceneMap:
+def _write_scene(root: Path, seed: int, spec: Preset, photometric: Photometric | None,
+                 ctx: RunContext) -> SceneMap:  # fmt: skip
     """Render and write everything into ``root``; returns the scene as written."""
+    total = spec.num_map + len(query_poses(spec, seed))
     room = SyntheticRoom(seed)
     camera = spec.camera()
     rng = np.random.default_rng([seed, 0xD07])
@@ -88,12 +94,16 @@ def _write_scene(root: Path, seed: int, spec: Preset, photometric: Photometric |
     map_poses: dict[int, Rigid3] = {}
     for k, pose in enumerate(mapping_poses(spec, seed)):
         image_id = k + 1
+        ctx.check_cancelled()
+        ctx.progress("generate", k / total, f"map_{k:04d}")
         rgb = _render_and_write(root, scene, room, camera, pose, image_id, f"map_{k:04d}", "train")
         samples.append(sample_surface_points(room, camera, pose, rgb, per_image, rng))
         map_poses[image_id] = pose
     noise_rng = np.random.default_rng([seed, 0x9015E])
     for k, pose in enumerate(query_poses(spec, seed)):
         image_id = len(map_poses) + k + 1
+        ctx.check_cancelled()
+        ctx.progress("generate", (len(map_poses) + k) / total, f"query_{k:04d}")
         rgb, depth = room.render(camera, pose)
         if photometric is not None:
             rgb = photometric.apply(rgb, noise_rng)
