@@ -55,6 +55,8 @@ def test_parameters_heading_says_whether_the_method_runs(main_window) -> None:
     names = [panel.list.item(r).data(0x0100) for r in range(panel.list.count())]
     main_window.state.settings.set("methods", ["sfm"])
     panel.list.setCurrentRow(names.index("points"))
-    assert panel.params_title.text() == "points parameters · not ticked: Localize skips it"
+    assert panel.params_title.text() == "points · skipped"
+    assert "not ticked, so Localize skips it" in panel.params_title.toolTip()
     main_window.state.settings.set("methods", ["sfm", "points"])
-    assert panel.params_title.text() == "points parameters · ticked: Localize runs it"
+    assert panel.params_title.text() == "points · runs"
+    assert "ticked, so Localize runs it" in panel.params_title.toolTip()

@@ -109,6 +109,7 @@ class MatchView(QtWidgets.QWidget):
         for n in LINE_BUDGETS:
             self.budget.addItem("all lines" if n == 0 else f"≤ {n} lines", n)
         self.budget.setToolTip("Draw at most this many lines, evenly subsampled")
+        self.budget.setMaximumWidth(104)
         self.budget.currentIndexChanged.connect(lambda _: self._apply_filter())
         self.fate_boxes: dict[str, QtWidgets.QCheckBox] = {}
         style.shrinkable(self.title)
@@ -120,17 +121,19 @@ class MatchView(QtWidgets.QWidget):
             controls.addWidget(box)
             self.fate_boxes[key] = box
         self.overlay = SceneCoordinateOverlay(self.canvas.view, self)
-        controls.addWidget(QtWidgets.QLabel(" error"))
-        controls.addWidget(self.min_err)
-        controls.addWidget(QtWidgets.QLabel("–"))
-        controls.addWidget(self.max_err)
-        controls.addWidget(self.budget)
         controls.addStretch(1)
         self.pop_button = QtWidgets.QToolButton()
         self.pop_button.setText("⤢")
         self.pop_button.setToolTip("Open the match debugger in a large window (Ctrl+M)")
         self.pop_button.clicked.connect(self.pop_out)
         controls.addWidget(self.pop_button)
+        ranges = QtWidgets.QHBoxLayout()  # a second row: a narrow dock keeps the 3D view wide
+        ranges.addWidget(QtWidgets.QLabel("error"))
+        ranges.addWidget(self.min_err)
+        ranges.addWidget(QtWidgets.QLabel("–"))
+        ranges.addWidget(self.max_err)
+        ranges.addWidget(self.budget)
+        ranges.addStretch(1)
         self.readout = style.shrinkable(style.styled_label(role="muted"))
         left = QtWidgets.QWidget()
         ll = QtWidgets.QVBoxLayout(left)
@@ -140,6 +143,7 @@ class MatchView(QtWidgets.QWidget):
         head.addWidget(self.overlay.combo)
         ll.addLayout(head)
         ll.addLayout(controls)
+        ll.addLayout(ranges)
         ll.addWidget(style.shrinkable(self.overlay.legend))
         ll.addWidget(self.canvas, 1)
         ll.addWidget(self.readout)
@@ -147,7 +151,7 @@ class MatchView(QtWidgets.QWidget):
         self.shortlist.image_chosen.connect(self._on_image_chosen)
         self.histogram = ErrorHistogram()
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        right.setMinimumWidth(220)
+        right.setMinimumWidth(170)
         right.addWidget(self.shortlist)
         right.addWidget(self.histogram)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -171,6 +175,7 @@ class MatchView(QtWidgets.QWidget):
         box.setSuffix(" px")
         box.setToolTip(tip)
         box.setKeyboardTracking(False)
+        box.setMaximumWidth(84)  # the dock's minimum width must leave the 3D view its room
         return box
 
     def match_filter(self) -> MatchFilter:

@@ -48,6 +48,7 @@ class MethodsPanel(QtWidgets.QWidget):
         self.stack = QtWidgets.QStackedWidget()
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.stack)
         self.localize_button = QtWidgets.QPushButton("Localize")
         self.localize_button.setObjectName("primary")
@@ -79,7 +80,7 @@ class MethodsPanel(QtWidgets.QWidget):
         self.progress = ProgressLine(0, 1000, "idle")
 
         head = QtWidgets.QHBoxLayout()
-        head.addWidget(self.params_title, 1)
+        head.addStretch(1)
         head.addWidget(self.presets)
         head.addWidget(reset)
         head.addWidget(self.train_button)
@@ -90,6 +91,7 @@ class MethodsPanel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.list)
+        lay.addWidget(self.params_title)  # a line of its own: the buttons never cut it
         lay.addLayout(head)
         lay.addWidget(scroll, 1)
         lay.addWidget(self.progress)
@@ -192,9 +194,12 @@ class MethodsPanel(QtWidgets.QWidget):
             return
         name = item.data(QtCore.Qt.ItemDataRole.UserRole)
         ticked = item.checkState() == QtCore.Qt.CheckState.Checked
-        runs = "ticked: Localize runs it" if ticked else "not ticked: Localize skips it"
-        self.params_title.setText(f"{name} parameters · {runs}")
-        self.params_title.setToolTip(f"{self.specs[name].title}: {runs}")
+        text = f"{name} · runs" if ticked else f"{name} · skipped"
+        self.params_title.setText(text)
+        self.params_title.setToolTip(
+            f"{text}: the parameters of {self.specs[name].title}; "
+            + ("ticked, so Localize runs it" if ticked else "not ticked, so Localize skips it")
+        )
 
     def _update_train_menu(self) -> None:
         """Train / resume actions for the trainers the highlighted method needs."""

@@ -34,8 +34,11 @@ class ParamPanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
         form.setLabelAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        # A narrow dock wraps a long row (label above its field) instead of scrolling sideways.
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         for spec in self.specs:
             editor = make_editor(spec)
+            editor.setMinimumWidth(56)  # a spin box's own minimum fits its whole range
             editor.setToolTip(_tooltip(spec))
             self._connect(editor)
             label = QtWidgets.QLabel(spec.label)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui import resources
 
@@ -122,9 +122,50 @@ def styled_label(text: str = "", *, role: str) -> QtWidgets.QLabel:
 
 
 def shrinkable(label: QtWidgets.QLabel) -> QtWidgets.QLabel:
-    """Let a label be narrower than its text (docks must not force a huge window)."""
+    """Let a label be narrower than its text (docks must not force a huge window): a plain
+    text that does not fit is drawn elided ("…"), and the whole text is the tooltip while it
+    is cut (unless the label has a tooltip of its own)."""
     policy = label.sizePolicy()
     policy.setHorizontalPolicy(QtWidgets.QSizePolicy.Policy.Ignored)
     label.setSizePolicy(policy)
     label.setMinimumWidth(20)
+    label.installEventFilter(_ELIDER)
     return label
+
+
+class _Elider(QtCore.QObject):
+    """Paints shrinkable plain-text labels elided and keeps their tooltips up to date."""
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if event.type() != QtCore.QEvent.Type.Paint or not isinstance(obj, QtWidgets.QLabel):
+            return False
+        text = obj.text()
+        rect = obj.contentsRect()
+        metrics = obj.fontMetrics()
+        rich = obj.textFormat() == QtCore.Qt.TextFormat.RichText or (
+            obj.textFormat() == QtCore.Qt.TextFormat.AutoText and "<" in text and ">" in text
+        )
+        plain_width = metrics.horizontalAdvance(QtGui.QTextDocumentFragment.fromHtml(text)
+                                                .toPlainText() if rich else text)  # fmt: skip
+        cut = bool(text) and not obj.wordWrap() and plain_width > rect.width()
+        own = obj.property("locgui_own_tooltip")
+        if own is None:
+            own = bool(obj.toolTip()) and obj.toolTip() != obj.property("locgui_auto_tooltip")
+            obj.setProperty("locgui_own_tooltip", own)
+        if not own:
+            tip = text if cut else ""
+            if obj.toolTip() != tip:
+                obj.setToolTip(tip)
+                obj.setProperty("locgui_auto_tooltip", tip)
+        if not cut or rich:
+            return False
+        painter = QtGui.QPainter(obj)
+        painter.setPen(obj.palette().color(obj.foregroundRole()))
+        painter.setFont(obj.font())
+        elided = metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(obj.alignment()), elided)
+        painter.end()
+        return True
+
+
+_ELIDER = _Elider()
