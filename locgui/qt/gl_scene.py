@@ -137,7 +137,7 @@ class SceneGLWidget(gl.GLViewWidget):
         pos = np.zeros((0, 3), np.float32)
         if len(segments):
             pos = np.asarray(segments, np.float32) if display else self.to_display(segments)
-        item.setData(pos=pos, color=color, width=width, mode=mode, antialias=False)
+        item.setData(pos=pos, color=self.opaque(color), width=width, mode=mode, antialias=False)
         item.setVisible(len(pos) > 0 and layer not in self._hidden_layers)
         return item
 
@@ -154,9 +154,24 @@ class SceneGLWidget(gl.GLViewWidget):
         item = self._item(name, layer, lambda: gl.GLScatterPlotItem(glOptions="opaque"))
         item.setGLOptions(ON_TOP if on_top else "opaque")
         pos = self.to_display(xyz) if len(xyz) else np.zeros((0, 3), np.float32)
-        item.setData(pos=pos, color=color, size=float(size), pxMode=True)
+        item.setData(pos=pos, color=self.opaque(color), size=float(size), pxMode=True)
         item.setVisible(len(pos) > 0 and layer not in self._hidden_layers)
         return item
+
+    def opaque(
+        self, color: tuple[float, float, float, float] | np.ndarray
+    ) -> tuple[float, float, float, float] | np.ndarray:
+        """A colour (RGBA floats, or (N, 4)) mixed over the background by its alpha, with alpha
+        1: how it looks, without leaving alpha < 1 in the framebuffer (a widget grab, as in
+        screenshots, composites that alpha and shifted dim colours: green lines came out
+        teal)."""
+        bg = np.asarray(self.opts["bgcolor"], float)[:3]  # RGBA floats (Qt's getRgbF)
+        c = np.asarray(color, float)
+        rgb = c[..., :3] * c[..., 3:4] + bg * (1 - c[..., 3:4])
+        out = np.concatenate([rgb, np.ones_like(c[..., 3:4])], axis=-1)
+        if out.ndim == 1:
+            return (float(out[0]), float(out[1]), float(out[2]), 1.0)
+        return out.astype(np.float32)
 
     def item(self, name: str) -> gl.GLGraphicsItem | None:
         entry = self._items.get(name)
