@@ -156,6 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         view = bar.addMenu("&View")
         self._action(view, "&Fit scene", self.view3d.fit, "F")
+        self._action(view, "Frame &query", self.view3d.frame_query, "Q")
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
