@@ -126,3 +126,29 @@ def test_screenshot_command_renders_the_window(tmp_path, tiny_scene_dir):
     img = QtGui.QImage(str(out))
     assert (img.width(), img.height()) == (1200, 800)
     assert Path(proc.stdout.strip().splitlines()[-1]) == out
+
+
+def test_dim_lines_keep_their_colour_in_a_widget_grab(view, qtbot):
+    """A line drawn with alpha < 1 looks like its colour mixed over the background, in the
+    framebuffer and in ``QWidget.grab`` (what screenshots use). Alpha left in the framebuffer
+    made the grab composite it: dim green ground-truth frustums came out teal."""
+    segs = np.array([[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    green = (0.24, 0.86, 0.52, 0.4)
+    view.set_lines("dim", segs, green, width=5.0)
+    view.fit(segs.min(0) - 0.5, segs.max(0) + 0.5)
+    qtbot.wait(50)
+    expected = np.array(green[:3]) * 255 * 0.4 + np.array(BACKGROUND) * 0.6
+    mid, _ = view.screen_positions(np.zeros((1, 3)))
+    from PySide6 import QtGui
+
+    grabbed = view.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    grabbed = grabbed.scaled(view.width(), view.height())
+    for image in (_render(view), _qimage_rgb(grabbed)):
+        patch = _probe(image, mid[0], radius=2).astype(int)
+        assert np.abs(patch - expected).sum(axis=1).min() < 25, (patch[:4], expected)
+
+
+def _qimage_rgb(img) -> np.ndarray:
+    h, w = img.height(), img.width()
+    arr = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).reshape(h, img.bytesPerLine())
+    return arr[:, : 3 * w].reshape(h, w, 3).copy()

@@ -20,6 +20,7 @@ from locgui.core.pose import Rigid3, axis_angle_to_rotmat  # noqa: E402
 from locgui.methods import registry  # noqa: E402
 from locgui.methods.registry import MethodSpec  # noqa: E402
 from locgui.model import geometry, linking  # noqa: E402
+from locgui.qt import view3d  # noqa: E402
 from tests.plugins.qt import exact_result  # noqa: E402
 
 WAIT_MS = 20_000
@@ -74,7 +75,7 @@ def test_estimated_frustum_is_drawn_at_the_result_pose(main_window, qtbot, tiny_
     result.cam_from_world = _moved(result.cam_from_world, np.array([0.1, 0.0, 0.0]), 2.0)
     _show(main_window, qtbot, tiny_scene, result)
     gl, view = main_window.view3d.gl, main_window.view3d
-    verts = geometry.frustum_vertices(result.camera, result.cam_from_world, view.frustum_depth)
+    verts = geometry.frustum_vertices(result.camera, result.cam_from_world, view.query_depth)
     drawn = gl.item("est_current:sfm").pos
     np.testing.assert_allclose(drawn, gl.to_display(geometry.frustum_segments(verts)), atol=1e-5)
     # The drawn apex, back in world coordinates, is the estimated camera centre.
@@ -82,7 +83,7 @@ def test_estimated_frustum_is_drawn_at_the_result_pose(main_window, qtbot, tiny_
     np.testing.assert_allclose(apex, result.cam_from_world.center, atol=1e-5)
     # Ground truth is drawn separately, at the GT pose.
     gt = tiny_scene.images[qid].cam_from_world
-    gt_verts = geometry.frustum_vertices(result.camera, gt, view.frustum_depth)
+    gt_verts = geometry.frustum_vertices(result.camera, gt, view.query_depth * view3d.GT_SCALE)
     np.testing.assert_allclose(
         gl.item("gt_current").pos, gl.to_display(geometry.frustum_segments(gt_verts)), atol=1e-5
     )
@@ -252,7 +253,7 @@ def test_localize_a_query_through_the_ui(main_window, qtbot, tiny_bundle_dir, ti
     dt, dr = state.errors(result)
     assert dt < 0.05 and dr < 1.0  # the synthetic scene's exact GT
     gl, view = main_window.view3d.gl, main_window.view3d
-    verts = geometry.frustum_vertices(result.camera, result.cam_from_world, view.frustum_depth)
+    verts = geometry.frustum_vertices(result.camera, result.cam_from_world, view.query_depth)
     np.testing.assert_allclose(
         gl.item("est_current:sfm").pos, gl.to_display(geometry.frustum_segments(verts)), atol=1e-5
     )
@@ -310,6 +311,34 @@ def test_keyboard_shortcuts(main_window):
     assert shortcuts["Fit scene"] == {"F"}
     assert shortcuts["Open scene…"] == {"Ctrl+O"}
     assert shortcuts["Screenshot of the window…"] == {"Ctrl+S"}
+    assert shortcuts["Frame query"] == {"Q"}
+    # No key does two things, and the user guide's table lists every one.
+    keys = [k for a in main_window.actions() for k in (s.toString() for s in a.shortcuts())]
+    assert len(keys) == len(set(keys)), sorted(keys)
+    guide = (Path(__file__).parents[1] / "docs" / "user-guide.md").read_text()
+    table = guide.split("## Keyboard shortcuts", 1)[1].split("\n## ", 1)[0]
+    for key in keys:
+        assert f"`{key.replace('Return', 'Enter')}`" in table, key
+
+
+def test_q_frames_the_current_query(main_window, qtbot, tiny_scene):
+    qid, db = tiny_scene.split_ids("test")[1], tiny_scene.split_ids("train")[1]
+    result = exact_result(tiny_scene, qid, db)
+    result.cam_from_world = _moved(result.cam_from_world, np.array([0.0, 0.2, 0.0]), 4.0)
+    _show(main_window, qtbot, tiny_scene, result)
+    view, gl = main_window.view3d, main_window.view3d.gl
+    view.fit()
+    fitted = gl.view_distance
+    main_window.activateWindow()
+    qtbot.keyClick(gl, QtCore.Qt.Key.Key_Q)
+    assert gl.view_distance < 0.5 * fitted
+    box = view.query_box()
+    centre = gl.to_display(((box[0] + box[1]) / 2).reshape(1, 3))[0]
+    center = gl.opts["center"]
+    np.testing.assert_allclose([center.x(), center.y(), center.z()], centre, atol=1e-4)
+    pts = np.concatenate([gl.item(n).pos for n in ("gt_current", "est_current:sfm")])
+    _, inside = gl.screen_positions(gl.frame.inverse().apply(pts.astype(float)))
+    assert inside.all()
 
 
 def test_scene_coordinate_overlay(main_window, qtbot, tiny_scene):

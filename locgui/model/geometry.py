@@ -155,3 +155,25 @@ def floor_grid(lo: np.ndarray, hi: np.ndarray, z: float) -> np.ndarray:
     segs = [[[x, y0, z], [x, y1, z]] for x in np.arange(x0, x1 + step / 2, step)]
     segs += [[[x0, y, z], [x1, y, z]] for y in np.arange(y0, y1 + step / 2, step)]
     return np.asarray(segs, float).reshape(-1, 3)
+
+
+def error_segments(gt_center: np.ndarray, estimate_centers: np.ndarray) -> np.ndarray:
+    """(2K, 3) segment endpoints (GL "lines"): the ground-truth camera centre to each of the K
+    estimated centres ((3,) and (K, 3) world points, map units)."""
+    ends = np.asarray(estimate_centers, float).reshape(-1, 3)
+    starts = np.broadcast_to(np.asarray(gt_center, float).reshape(1, 3), ends.shape)
+    return np.stack([starts, ends], axis=1).reshape(-1, 3)
+
+
+def framing_distance(lo: np.ndarray, hi: np.ndarray, fov_deg: float, margin: float = 1.3) -> float:
+    """Orbit distance at which a view with a vertical field of view ``fov_deg`` (degrees)
+    holds the box [lo, hi] (its bounding sphere, times ``margin``), in the box's units."""
+    radius = 0.5 * float(np.linalg.norm(np.asarray(hi, float) - np.asarray(lo, float)))
+    return max(radius, 1e-6) * margin / np.sin(np.radians(fov_deg) / 2)
+
+
+def visible_depth(base: float, view_distance: float, fov_deg: float, fraction: float) -> float:
+    """A frustum depth no smaller than ``fraction`` of the view's height at ``view_distance``
+    (so a frustum stays visible however far the camera is), nor than ``base`` (map units)."""
+    view_height = 2 * view_distance * np.tan(np.radians(fov_deg) / 2)
+    return float(max(base, fraction * view_height))

@@ -11,6 +11,7 @@ LAYERS = ("points", "cameras", "ground_truth", "estimates", "trajectories", "lin
 
 DEFAULTS: dict[str, Any] = {
     "point_size": 2.5,
+    "point_colouring": "neutral",  # locgui.model.colours.POINT_COLOURINGS
     "frustum_scale": 1.0,
     "lod": True,
     "lod_budget": 40_000,

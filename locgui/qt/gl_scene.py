@@ -22,7 +22,7 @@ from PySide6 import QtCore, QtGui
 
 from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3, project_to_rotation
-from locgui.model.geometry import pick_nearest, project_to_screen
+from locgui.model.geometry import framing_distance, pick_nearest, project_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class SceneGLWidget(gl.GLViewWidget):
         self.addItem(self.cloud)
         self._cloud_world = np.zeros((0, 3))
         self._cloud_ids = np.zeros(0, np.int64)
+        self._cloud_order = np.zeros(0, np.int64)
         self._cameras: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros((0, 3)))
         self.lod_enabled = True
         self.lod_budget = 40_000
@@ -106,12 +107,22 @@ class SceneGLWidget(gl.GLViewWidget):
     def set_points(self, xyz: np.ndarray, rgb: np.ndarray, ids: np.ndarray, seed: int = 0) -> None:
         """The map's point cloud: (N, 3) world xyz, (N, 3) uint8 colours, (N,) point ids."""
         order = np.random.default_rng(seed).permutation(len(xyz))
+        self._cloud_order = order
         self._cloud_world = np.asarray(xyz, float)[order]
         self._cloud_ids = np.asarray(ids, np.int64)[order]
         colors = np.ones((len(xyz), 4), np.float32)
         colors[:, :3] = np.asarray(rgb, np.float32)[order] / 255.0
         self.cloud.setData(pos=self.to_display(self._cloud_world), color=colors)
         self._screen_cache = None
+
+    def set_point_colors(self, rgb: np.ndarray) -> None:
+        """New (N, 3) uint8 colours for the cloud, in the order given to ``set_points``."""
+        order = self._cloud_order
+        if len(rgb) != len(order):
+            raise ValueError(f"{len(rgb)} colours for {len(order)} points")
+        colors = np.ones((len(order), 4), np.float32)
+        colors[:, :3] = np.asarray(rgb, np.float32)[order] / 255.0
+        self.cloud.setData(color=colors)
 
     def set_point_size(self, size: float) -> None:
         self.cloud.setData(size=float(size))
@@ -137,7 +148,7 @@ class SceneGLWidget(gl.GLViewWidget):
         pos = np.zeros((0, 3), np.float32)
         if len(segments):
             pos = np.asarray(segments, np.float32) if display else self.to_display(segments)
-        item.setData(pos=pos, color=color, width=width, mode=mode, antialias=False)
+        item.setData(pos=pos, color=self.opaque(color), width=width, mode=mode, antialias=False)
         item.setVisible(len(pos) > 0 and layer not in self._hidden_layers)
         return item
 
@@ -154,9 +165,24 @@ class SceneGLWidget(gl.GLViewWidget):
         item = self._item(name, layer, lambda: gl.GLScatterPlotItem(glOptions="opaque"))
         item.setGLOptions(ON_TOP if on_top else "opaque")
         pos = self.to_display(xyz) if len(xyz) else np.zeros((0, 3), np.float32)
-        item.setData(pos=pos, color=color, size=float(size), pxMode=True)
+        item.setData(pos=pos, color=self.opaque(color), size=float(size), pxMode=True)
         item.setVisible(len(pos) > 0 and layer not in self._hidden_layers)
         return item
+
+    def opaque(
+        self, color: tuple[float, float, float, float] | np.ndarray
+    ) -> tuple[float, float, float, float] | np.ndarray:
+        """A colour (RGBA floats, or (N, 4)) mixed over the background by its alpha, with alpha
+        1: how it looks, without leaving alpha < 1 in the framebuffer (a widget grab, as in
+        screenshots, composites that alpha and shifted dim colours: green lines came out
+        teal)."""
+        bg = np.asarray(self.opts["bgcolor"], float)[:3]  # RGBA floats (Qt's getRgbF)
+        c = np.asarray(color, float)
+        rgb = c[..., :3] * c[..., 3:4] + bg * (1 - c[..., 3:4])
+        out = np.concatenate([rgb, np.ones_like(c[..., 3:4])], axis=-1)
+        if out.ndim == 1:
+            return (float(out[0]), float(out[1]), float(out[2]), 1.0)
+        return out.astype(np.float32)
 
     def item(self, name: str) -> gl.GLGraphicsItem | None:
         entry = self._items.get(name)
@@ -200,6 +226,18 @@ class SceneGLWidget(gl.GLViewWidget):
             elevation=28,
             azimuth=-60,
         )
+
+    def look_at_box(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Centre the display-frame box [lo, hi] and move in or out until it fills about half
+        of the view; the viewing direction (azimuth, elevation) stays."""
+        center = (np.asarray(lo, float) + np.asarray(hi, float)) / 2
+        distance = framing_distance(lo, hi, float(self.opts["fov"]), margin=1.8)
+        self.setCameraPosition(pos=QtGui.QVector3D(*center), distance=distance)
+
+    @property
+    def view_distance(self) -> float:
+        """Distance from the eye to the orbit centre (display units = map units)."""
+        return float(self.opts["distance"])
 
     def mvp(self) -> np.ndarray:
         """(4, 4) projection @ view of the current camera (column-vector convention)."""

@@ -13,7 +13,7 @@ from locgui.model.live import LiveUpdate
 from locgui.qt import style
 
 STATUS_COLORS = {TRACKED: style.INLIER, RELOCALIZED: "#ffb020", LOST: style.OUTLIER}
-LIVE_COLOR = "#ff9f1c"
+LIVE_COLOR = style.LIVE
 STAGES = ("extract", "select", "match", "pnp", "relocalize")
 
 

@@ -156,6 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         view = bar.addMenu("&View")
         self._action(view, "&Fit scene", self.view3d.fit, "F")
+        self._action(view, "Frame &query", self.view3d.frame_query, "Q")
         self._action(view, "&Match debugger window", self.matches.pop_out, "Ctrl+M")
         view.addSeparator()
         for dock in self.docks.values():

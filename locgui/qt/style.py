@@ -6,28 +6,21 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui import resources
+from locgui.model.colours import MEANINGS, METHOD_PALETTE
 
 RGBA = tuple[float, float, float, float]
 
-DB_CAMERA = "#7d8fa3"
-GROUND_TRUTH = "#3ddc84"
-SELECTION = "#ffe14d"
-OBSERVATION = "#4dd0ff"
+# The 3D view's meanings (one colour each: locgui.model.colours).
+DB_CAMERA = MEANINGS["database"]
+GROUND_TRUTH = MEANINGS["ground_truth"]
+SELECTION = MEANINGS["selection"]
+OBSERVATION = MEANINGS["observations"]
+SELECTED_IMAGE = MEANINGS["selected_image"]
+LIVE = MEANINGS["live"]
+# The match view's fates of a match.
 INLIER = "#3ddc84"
 OUTLIER = "#ff5c5c"
 NO_3D = "#8a8f98"
-SELECTED_IMAGE = "#ffffff"
-
-METHOD_PALETTE = (
-    "#ff9f1c",  # orange
-    "#e84393",  # pink
-    "#00b4d8",  # cyan
-    "#b388ff",  # violet
-    "#ffd166",  # sand
-    "#ef476f",  # red
-    "#06d6a0",  # teal
-    "#8ecae6",  # light blue
-)
 
 _method_order: list[str] = []
 
@@ -110,8 +103,15 @@ def app_icon() -> QtGui.QIcon:
     return icon
 
 
-def swatch_html(color: str, text: str) -> str:
-    return f'<span style="color:{color}; font-size:14px">&#9632;</span>&nbsp;{text}'
+def swatch_html(color: str, text: str, glyph: str = "&#9632;") -> str:
+    """A legend entry: ``glyph`` (default a square) in ``color``, then ``text``."""
+    return f'<span style="color:{color}; font-size:14px">{glyph}</span>&nbsp;{text}'
+
+
+def ramp_html(colors: list[str], text: str) -> str:
+    """A legend entry for a colour ramp: one small square per colour, then ``text``."""
+    cells = "".join(f'<span style="color:{c}; font-size:14px">&#9632;</span>' for c in colors)
+    return f"{cells}&nbsp;{text}"
 
 
 def styled_label(text: str = "", *, role: str) -> QtWidgets.QLabel:

@@ -3,6 +3,12 @@
 It draws from ``AppState`` only: the scene, the results of every query (one colour per
 method), the selection (highlighted point, its ray from the estimated camera, the cameras
 that observe it, the selected database image) and the live run (its camera and trajectory).
+
+The current query stands out: its ground truth and estimates are drawn bigger (at least
+``MIN_SCREEN_FRACTION`` of the view's height, however far the camera is) and brighter than
+the other queries', with a dot at each camera centre and an error segment from the ground
+truth centre to each estimate's centre. Colours follow ``locgui.model.colours`` (one colour,
+one meaning); the legend lists every kind of item drawn.
 It publishes its own camera to ``AppState.view_camera`` (at most every
 ``CAMERA_PUBLISH_MS`` while it moves; the last position always arrives).
 """
@@ -15,12 +21,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3
 from locgui.core.results import LocalizationResult
-from locgui.model import geometry, linking
+from locgui.model import colours, geometry, linking
 from locgui.model.live import LiveUpdate
 from locgui.model.selection import Selection
 from locgui.model.settings import LAYERS
 from locgui.model.state import AppState
-from locgui.qt import style
+from locgui.qt import legend3d, style
 from locgui.qt.gl_scene import SceneGLWidget
 from locgui.qt.live_draw import clear_live, draw_live
 from locgui.qt.overlays import coordinate_colours
@@ -35,6 +41,10 @@ LAYER_TITLES = {
     "grid": "Floor grid",
 }
 CAMERA_PUBLISH_MS = 33  # the view's camera reaches the model at most ~30 times a second
+QUERY_SCALE = 1.6  # the current query's frustums, x the other frustums' depth
+MIN_SCREEN_FRACTION = 0.07  # ... and at least this fraction of the view's height
+GT_SCALE = 1.25  # the current query's ground truth, x its estimates' depth (seen around them)
+RESIZE_TOLERANCE = 0.15  # redraw them when the wanted depth changes by more than this
 
 EMPTY_HINT = "no scene · File > Open scene (Ctrl+O), drop a folder here, or File > Demo scene"
 
@@ -47,6 +57,10 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.state = state
         self.gl = SceneGLWidget(self)
         self.base_frustum_depth = 1.0
+        self.grid_step = 0.0  # spacing of the floor grid's lines (map units)
+        self.query_depth = 1.0  # depth of the current query's drawn frustums (map units)
+        self.point_colouring = colours.PointColours(np.zeros((0, 3), np.uint8), "neutral")
+        self._errors: np.ndarray | None = None  # the scene's point reprojection errors (cache)
         self._build_ui()
         self.gl.point_picked.connect(lambda pid: state.select_point(pid, source="3d"))
         self.gl.camera_picked.connect(self._on_camera_picked)
@@ -68,6 +82,9 @@ class Scene3DPanel(QtWidgets.QWidget):
     def _build_ui(self) -> None:
         bar = QtWidgets.QToolBar(self)
         bar.addAction("Fit", self.fit).setToolTip("Fit the scene in the view (F)")
+        bar.addAction("Query", self.frame_query).setToolTip(
+            "Frame the current query: its ground truth and estimates (Q)"
+        )
         bar.addSeparator()
         bar.addWidget(QtWidgets.QLabel(" Points "))
         self.point_size = QtWidgets.QDoubleSpinBox(minimum=1.0, maximum=20.0, singleStep=0.5)
@@ -76,6 +93,17 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.point_size.setFixedWidth(64)
         self.point_size.valueChanged.connect(lambda v: self.state.settings.set("point_size", v))
         bar.addWidget(self.point_size)
+        self.colouring = QtWidgets.QComboBox()
+        for key, title in colours.POINT_COLOURINGS.items():
+            self.colouring.addItem(title, key)
+        self.colouring.setToolTip(
+            "Colour of the map points: one neutral grey, the image colour, the mean "
+            "reprojection error or the track length (dark = low, bright = high)"
+        )
+        self.colouring.currentIndexChanged.connect(
+            lambda i: self.state.settings.set("point_colouring", self.colouring.itemData(i))
+        )
+        bar.addWidget(self.colouring)
         bar.addWidget(QtWidgets.QLabel(" Cameras "))
         self.camera_size = QtWidgets.QDoubleSpinBox(minimum=0.1, maximum=10.0, singleStep=0.25)
         self.camera_size.setToolTip("Size of the camera frustums (x the automatic size)")
@@ -103,6 +131,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         bar.addWidget(layers)
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         style.shrinkable(self.legend)
         self.info = style.shrinkable(style.styled_label(role="muted"))
         self.info.setAlignment(
@@ -135,18 +164,39 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.gl.set_frame(geometry.display_frame(scene))
         self.base_frustum_depth = geometry.default_frustum_depth(scene)
         pts = scene.points
-        self.gl.set_points(pts.xyz, pts.rgb, pts.ids)
+        self._errors = None
+        self.point_colouring = self._point_colours()
+        self.gl.set_points(pts.xyz, self.point_colouring.rgb, pts.ids)
         db = self._draw_cameras()
         self.gl.set_pickable_cameras(db, scene.camera_centers(db))
         self.info.setText(f"{len(pts):,} points · {len(db)} cameras · units: {scene.units}")
         self._draw_grid()
-        self._on_results(None, None)
         self.fit()
+        self.query_depth = self._wanted_query_depth()
+        self._on_results(None, None)
 
     @property
     def frustum_depth(self) -> float:
         """Depth of drawn frustums in map units (automatic size x the "camera size" setting)."""
         return self.base_frustum_depth * float(self.state.settings["frustum_scale"])
+
+    def _wanted_query_depth(self) -> float:
+        """Depth for the current query's frustums: ``QUERY_SCALE`` x the others', and at least
+        ``MIN_SCREEN_FRACTION`` of the view's height at the orbit centre."""
+        return geometry.visible_depth(
+            QUERY_SCALE * self.frustum_depth,
+            self.gl.view_distance,
+            float(self.gl.opts["fov"]),
+            MIN_SCREEN_FRACTION,
+        )
+
+    def _point_colours(self) -> colours.PointColours:
+        scene = self.state.scene
+        assert scene is not None
+        mode = str(self.state.settings["point_colouring"])
+        if mode == "error" and self._errors is None:
+            self._errors = colours.reprojection_errors(scene)
+        return colours.point_colours(scene, mode, self._errors)
 
     def _draw_cameras(self) -> list[int]:
         scene = self.state.scene
@@ -175,8 +225,9 @@ class Scene3DPanel(QtWidgets.QWidget):
         pts = np.concatenate(parts)
         lo, hi = np.percentile(pts, 2, axis=0), np.percentile(pts, 98, axis=0)
         grid = geometry.floor_grid(lo, hi, float(lo[2]))
-        item = self.gl.set_lines("grid", grid, (0.55, 0.6, 0.66, 0.35), 1.0, "grid", display=True)
-        item.setGLOptions("translucent")
+        self.gl.set_lines(
+            "grid", grid, style.rgba(colours.MEANINGS["grid"]), 1.0, "grid", display=True
+        )
         self.grid_step = geometry.nice_step(float(max(hi[0] - lo[0], hi[1] - lo[1])))
         unit = "m" if scene.units == "metres" else "units"
         self.info.setText(self.info.text() + f" · grid {self.grid_step:g} {unit}")
@@ -184,23 +235,24 @@ class Scene3DPanel(QtWidgets.QWidget):
     def _on_results(self, query: str | None, method: str | None) -> None:
         if self.state.scene is None:
             return
-        self._draw_ground_truth()
-        self._draw_estimates()
+        self._draw_query()
         self._draw_predictions()
         self._draw_links()
-        self._update_legend()
 
     def _on_selection(self, new: Selection, old: Selection) -> None:
         if new.query != old.query or new.method != old.method:
-            self._draw_ground_truth()
-            self._draw_estimates()
+            self._draw_query()
             self._draw_predictions()
         self._draw_links()
 
     def _on_setting(self, key: str, value: object) -> None:
         if key == "frustum_scale" and self.state.scene is not None:
             self._draw_cameras()
+            self.query_depth = self._wanted_query_depth()
             self._on_results(None, None)
+        if key == "point_colouring" and self.state.scene is not None:
+            self.point_colouring = self._point_colours()
+            self.gl.set_point_colors(self.point_colouring.rgb)
         self._apply_settings()
 
     def _apply_settings(self) -> None:
@@ -211,7 +263,10 @@ class Scene3DPanel(QtWidgets.QWidget):
             QtCore.QSignalBlocker(self.point_size),
             QtCore.QSignalBlocker(self.lod),
             QtCore.QSignalBlocker(self.camera_size),
+            QtCore.QSignalBlocker(self.colouring),
         ):
+            index = self.colouring.findData(s["point_colouring"])
+            self.colouring.setCurrentIndex(max(index, 0))
             self.point_size.setValue(float(s["point_size"]))
             self.camera_size.setValue(float(s["frustum_scale"]))
             self.lod.setChecked(bool(s["lod"]))
@@ -219,17 +274,27 @@ class Scene3DPanel(QtWidgets.QWidget):
             with QtCore.QSignalBlocker(act):
                 act.setChecked(s.layer_visible(layer))
             self.gl.set_layer_visible(layer, s.layer_visible(layer))
+        self._update_legend()
         self.gl.update()
 
     # ------------------------------------------------------------------ drawing
-    def _frustum(self, cam_from_world: Rigid3, camera: Camera) -> np.ndarray:
-        verts = geometry.frustum_vertices(camera, cam_from_world, self.frustum_depth)
-        return geometry.frustum_segments(verts)
+    def _frustum(
+        self, cam_from_world: Rigid3, camera: Camera, depth: float | None = None
+    ) -> np.ndarray:
+        """(20, 3) segment endpoints of a frustum ``depth`` deep (default ``frustum_depth``)."""
+        depth = self.frustum_depth if depth is None else depth
+        return geometry.frustum_segments(geometry.frustum_vertices(camera, cam_from_world, depth))
 
     def estimated_frustum_vertices(self, result: LocalizationResult) -> np.ndarray:
-        """(6, 3) world vertices of the frustum drawn for a result (for tests and probes)."""
+        """(6, 3) world vertices of the frustum drawn for a result of the current query (for
+        tests and probes)."""
         assert result.camera is not None and result.cam_from_world is not None
-        return geometry.frustum_vertices(result.camera, result.cam_from_world, self.frustum_depth)
+        return geometry.frustum_vertices(result.camera, result.cam_from_world, self.query_depth)
+
+    def _draw_query(self) -> None:
+        self._draw_ground_truth()
+        self._draw_estimates()
+        self._update_legend()
 
     def _draw_ground_truth(self) -> None:
         current = self.state.current_query
@@ -238,13 +303,18 @@ class Scene3DPanel(QtWidgets.QWidget):
             if q.gt_cam_from_world is not None and q.camera is not None and q is not current:
                 segs_all.append(self._frustum(q.gt_cam_from_world, q.camera))
         self.gl.set_lines(
-            "gt_all", _cat(segs_all), style.rgba(style.GROUND_TRUTH, 0.45), 1.0, "ground_truth"
+            "gt_all", _cat(segs_all), style.rgba(style.GROUND_TRUTH, 0.4), 1.0, "ground_truth"
         )
-        segs = []
+        segs, centre = [], np.zeros((0, 3))
         if current is not None and current.gt_cam_from_world is not None and current.camera:
-            segs.append(self._frustum(current.gt_cam_from_world, current.camera))
+            depth = GT_SCALE * self.query_depth
+            segs.append(self._frustum(current.gt_cam_from_world, current.camera, depth))
+            centre = current.gt_cam_from_world.center.reshape(1, 3)
         self.gl.set_lines(
-            "gt_current", _cat(segs), style.rgba(style.GROUND_TRUTH), 2.5, "ground_truth"
+            "gt_current", _cat(segs), style.rgba(style.GROUND_TRUTH), 3.0, "ground_truth"
+        )
+        self.gl.set_markers(
+            "gt_centre", centre, style.rgba(style.GROUND_TRUTH), 11.0, "ground_truth"
         )
 
     def _draw_estimates(self) -> None:
@@ -254,19 +324,36 @@ class Scene3DPanel(QtWidgets.QWidget):
             for method, r in per_method.items():
                 if r.success and r.cam_from_world is not None and r.camera is not None:
                     by_method.setdefault(method, []).append((qname, r.cam_from_world, r.camera))
-        for name in self.gl.names("est") + self.gl.names("traj:"):
-            if name.split(":", 1)[1] not in by_method:
-                self.gl.remove(name)
+        for prefix in ("est", "traj:", "err"):
+            for name in self.gl.names(prefix):
+                if name.split(":", 1)[1] not in by_method:
+                    self.gl.remove(name)
         for method, items in by_method.items():
             color = style.method_color(method)
             others = [self._frustum(pose, cam) for q, pose, cam in items if q != sel.query]
             self.gl.set_lines(
-                f"est:{method}", _cat(others), style.rgba(color, 0.6), 1.0, "estimates"
+                f"est:{method}", _cat(others), style.rgba(color, 0.5), 1.0, "estimates"
             )
-            cur = [self._frustum(pose, cam) for q, pose, cam in items if q == sel.query]
-            width = 3.0 if method == sel.method else 2.0
+            cur = [(pose, cam) for q, pose, cam in items if q == sel.query]
+            width = 3.5 if method == sel.method else 2.5
             self.gl.set_lines(
-                f"est_current:{method}", _cat(cur), style.rgba(color), width, "estimates"
+                f"est_current:{method}",
+                _cat([self._frustum(pose, cam, self.query_depth) for pose, cam in cur]),
+                style.rgba(color),
+                width,
+                "estimates",
+            )
+            self.gl.set_markers(
+                f"est_centre:{method}",
+                np.array([pose.center for pose, _ in cur]).reshape(-1, 3),
+                style.rgba(color),
+                9.0,
+                "estimates",
+            )
+            err_all, err_cur = self._error_segments(method, sel.query)
+            self.gl.set_lines(f"err:{method}", err_all, style.rgba(color, 0.5), 1.0, "estimates")
+            self.gl.set_lines(
+                f"err_current:{method}", err_cur, style.rgba(color), 2.5, "estimates", on_top=True
             )
             centers = np.array([pose.center for _, pose, _ in sorted(items, key=lambda t: t[0])])
             self.gl.set_lines(
@@ -277,6 +364,21 @@ class Scene3DPanel(QtWidgets.QWidget):
                 "trajectories",
                 mode="line_strip",
             )
+
+    def _error_segments(self, method: str, current: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Error segments (ground-truth centre -> estimated centre) of ``method``'s results:
+        (2K, 3) world endpoints for the other queries and for the current one."""
+        others: list[np.ndarray] = []
+        cur: list[np.ndarray] = []
+        for qname, per_method in self.state.results.items():
+            r, q = per_method.get(method), self.state.queries.get(qname)
+            if r is None or not r.success or r.cam_from_world is None:
+                continue
+            if q is None or q.gt_cam_from_world is None:
+                continue
+            seg = geometry.error_segments(q.gt_cam_from_world.center, r.cam_from_world.center)
+            (cur if qname == current else others).append(seg)
+        return _cat(others), _cat(cur)
 
     def _draw_links(self) -> None:
         scene, sel = self.state.scene, self.state.selection.current
@@ -316,6 +418,7 @@ class Scene3DPanel(QtWidgets.QWidget):
             inl = np.asarray(result.matches_2d3d.xyz)[np.asarray(result.matches_2d3d.inliers, bool)]
         color = style.rgba(style.method_color(result.method) if result else style.SELECTION)
         self.gl.set_markers("inliers", inl, color, 3.5, "links", on_top=False)
+        self._update_legend()
         self.gl.update()
 
     def _draw_predictions(self) -> None:
@@ -325,20 +428,20 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.gl.set_markers("predicted", dense, dense_colour, 2.5, "links", on_top=False)
 
     def _update_legend(self) -> None:
-        parts = [
-            style.swatch_html(style.DB_CAMERA, "database"),
-            style.swatch_html(style.GROUND_TRUTH, "ground truth"),
-        ]
-        methods = sorted({m for per in self.state.results.values() for m in per})
-        parts += [style.swatch_html(style.method_color(m), m) for m in methods]
-        parts.append(style.swatch_html(style.SELECTION, "selected point"))
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+        text = legend3d.legend_html(self.legend_entries())
+        if text != self.legend.text():
+            self.legend.setText(text)
+
+    def legend_entries(self) -> list[tuple[str, str]]:
+        """(key, HTML) of every kind of item drawn now, in a fixed order (``legend3d``)."""
+        return legend3d.legend_entries(self.gl, self.state, self.point_colouring, self.grid_step)
 
     def _on_live_frame(self, update: LiveUpdate | None) -> None:
         if update is None:
             clear_live(self)
         else:
             draw_live(self, update.result, update.centers, update.gt_centers)
+        self._update_legend()
 
     # ------------------------------------------------------------------ view -> model
     def publish_camera(self) -> None:
@@ -348,6 +451,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.state.set_view_camera(camera, cam_from_world)
 
     def _on_camera_moved(self) -> None:
+        self._resize_query_frustums()
         if self._publish.isActive():
             self._camera_dirty = True  # published when the interval ends
             return
@@ -364,7 +468,49 @@ class Scene3DPanel(QtWidgets.QWidget):
             self._on_camera_moved()
         return super().eventFilter(watched, event)
 
+    def _resize_query_frustums(self) -> None:
+        """Keep the current query's frustums visible as the camera zooms (redrawn only when
+        the wanted depth moved by more than ``RESIZE_TOLERANCE``)."""
+        if self.state.scene is None:
+            return
+        wanted = self._wanted_query_depth()
+        if abs(wanted - self.query_depth) > RESIZE_TOLERANCE * self.query_depth:
+            self.query_depth = wanted
+            self._draw_ground_truth()
+            self._draw_estimates()
+
     # ------------------------------------------------------------------ actions
+    def query_box(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """World-frame (min, max) corners of what the current query draws: its ground-truth
+        and estimated frustums (at ``QUERY_SCALE`` x the camera depth), or None."""
+        query, depth = self.state.current_query, QUERY_SCALE * self.frustum_depth
+        verts = []
+        if query is not None and query.gt_cam_from_world is not None and query.camera:
+            gt_depth = GT_SCALE * depth
+            verts.append(geometry.frustum_vertices(query.camera, query.gt_cam_from_world, gt_depth))
+        for r in self.state.query_results().values():
+            if r.success and r.cam_from_world is not None and r.camera is not None:
+                verts.append(geometry.frustum_vertices(r.camera, r.cam_from_world, depth))
+        if not verts:
+            return None
+        allv = np.concatenate(verts)
+        return allv.min(axis=0), allv.max(axis=0)
+
+    def frame_query(self) -> bool:
+        """Centre the view on the current query and zoom until its frustums fill about half
+        of it, keeping the viewing direction; False when the query has nothing to frame."""
+        box = self.query_box()
+        if box is None:
+            if self.state.scene is not None:
+                self.state.notifications.info(
+                    "Frame query: the current query has no ground truth or estimate to frame"
+                )
+            return False
+        corners = np.array(np.meshgrid(*zip(*box, strict=True))).reshape(3, -1).T
+        display = self.gl.to_display(corners)
+        self.gl.look_at_box(display.min(axis=0), display.max(axis=0))
+        return True
+
     def fit(self) -> None:
         scene = self.state.scene
         if scene is None:
