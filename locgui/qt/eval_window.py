@@ -17,8 +17,18 @@ from locgui.methods.batch.summary import TABLE_COLUMNS, table_rows
 from locgui.model.eval_results import EvalFolder, load_eval_folder
 
 
-def _pen(k: int) -> QtGui.QPen:
-    return pg.mkPen(PALETTE[k % len(PALETTE)], width=2)
+def _colour(groups: list[dict], k: int) -> str:
+    """The method's colour in the workbench when each method shows once, else a palette."""
+    methods = [g["method"] for g in groups]
+    if len(set(methods)) == len(methods):
+        from locgui.qt import style
+
+        return style.method_color(methods[k])
+    return PALETTE[k % len(PALETTE)]
+
+
+def _pen(groups: list[dict], k: int) -> QtGui.QPen:
+    return pg.mkPen(_colour(groups, k), width=2)
 
 
 class EvalWindow(QtWidgets.QMainWindow):
@@ -156,7 +166,8 @@ class EvalWindow(QtWidgets.QMainWindow):
                 xs, fs = cumulative(list(errors))
                 xs = np.maximum(xs, 1e-6)
                 if len(xs):
-                    plot.plot(np.repeat(xs, 2)[1:], np.repeat(fs, 2)[:-1], pen=_pen(k), name=name)
+                    plot.plot(np.repeat(xs, 2)[1:], np.repeat(fs, 2)[:-1], pen=_pen(groups, k),
+                              name=name)  # fmt: skip
         self._draw_recall(groups)
         self._draw_latency(groups)
 
@@ -172,7 +183,7 @@ class EvalWindow(QtWidgets.QMainWindow):
             xs = np.arange(len(keys)) + (k - (n - 1) / 2) * 0.8 / n
             heights = [100 * s["metric"]["recall"][key] for key in keys]
             bars = pg.BarGraphItem(x=xs, height=heights, width=0.8 / n,
-                                   brush=PALETTE[k % len(PALETTE)],
+                                   brush=_colour(with_gt, k),
                                    name=self.folder.label(s))  # fmt: skip
             plot.addItem(bars)
         plot.getAxis("bottom").setTicks([list(enumerate(keys))])
