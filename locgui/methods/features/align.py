@@ -80,23 +80,25 @@ def patch_offsets(window: int) -> np.ndarray:
 
 
 def templates(src: np.ndarray, src_xy: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-mean patches of ``src`` around ``src_xy``.
+    """Patches of ``src`` around ``src_xy`` with their gradients.
 
     Args:
-        src: (h, w) grayscale (uint8 or float32).
+        src: (h, w) grayscale (uint8 or float32), or its ``with_gradients``.
         src_xy: (N, 2) COLMAP pixels.
 
     Returns:
-        ((N, window * window) float32 patches, (N,) bool patch inside the image).
+        ((N, window * window, 3) float32: zero-mean intensity, d/dx, d/dy; (N,) bool patch
+        inside the image).
     """
-    offsets = patch_offsets(window)
+    stack = src if src.ndim == 3 else with_gradients(src)
     xy = np.asarray(src_xy, np.float64).reshape(-1, 2)
-    patch = sample(src.astype(np.float32), xy[:, None, :] - 0.5 + offsets[None])
+    patch = sample(stack, xy[:, None, :] - 0.5 + patch_offsets(window)[None])
+    patch[..., 0] -= patch[..., 0].mean(axis=1, keepdims=True)
     half = (window - 1) / 2 + 1
-    h, w = src.shape[:2]
+    h, w = stack.shape[:2]
     inside = (xy[:, 0] >= half) & (xy[:, 1] >= half) & (xy[:, 0] <= w - half)
     inside &= xy[:, 1] <= h - half
-    return patch - patch.mean(axis=1, keepdims=True), inside
+    return patch, inside
 
 
 def align_templates(
@@ -109,13 +111,15 @@ def align_templates(
     """Positions in ``dst`` where ``template`` patches appear, refined from ``dst_xy``.
 
     Patch ``k`` is compared with ``dst`` sampled on ``position + affine[k] @ offset`` (the
-    offsets of ``patch_offsets``), up to a gain and an offset of intensity.
+    offsets of ``patch_offsets``), normalized to the patch's mean and contrast (an intensity
+    gain and offset). Inverse-compositional Lucas-Kanade: the Gauss-Newton system uses the
+    template's own gradients, so each iteration samples ``dst`` once.
 
     Args:
-        template: (N, P) zero-mean patches (``templates``).
+        template: (N, P, 3) patches with gradients (``templates``).
         affine: (N, 2, 2) d(dst pixels) / d(template pixels) around each point (None:
             identity).
-        dst: (h, w) grayscale, or its ``with_gradients`` (to reuse it across calls).
+        dst: (h, w) grayscale.
         dst_xy: (N, 2) COLMAP pixels of ``dst``, the starting guesses.
 
     Returns:
@@ -129,48 +133,47 @@ def align_templates(
     if n == 0:
         return start.copy(), np.zeros(0, bool)
     A = np.broadcast_to(np.eye(2), (n, 2, 2)) if affine is None else np.asarray(affine)
-    stack = dst if dst.ndim == 3 else with_gradients(dst)  # one remap samples all three
+    image = (dst[..., 0] if dst.ndim == 3 else dst).astype(np.float32)
     offsets = patch_offsets(cfg.window).astype(np.float32)
     A = A.astype(np.float32)
     grid = A[:, None, :, 0] * offsets[None, :, :1] + A[:, None, :, 1] * offsets[None, :, 1:]
+    tmpl = template[..., 0]
+    gx, gy = template[..., 1], template[..., 2]
+    t_norm = np.sqrt((tmpl**2).sum(1)) + 1e-6  # (N,)
+    # step = H^-1 grads^T r with H the 2x2 Gauss-Newton matrix of the template gradients;
+    # the point then moves by -A step: precompute -A H^-1 grads^T, (N, 2, P).
+    hxx, hxy, hyy = (gx * gx).sum(1) + 1e-6, (gx * gy).sum(1), (gy * gy).sum(1) + 1e-6
+    det = hxx * hyy - hxy**2
+    sx = (hyy[:, None] * gx - hxy[:, None] * gy) / det[:, None]  # (N, P)
+    sy = (hxx[:, None] * gy - hxy[:, None] * gx) / det[:, None]
+    move_of = -np.stack([A[:, i, :1] * sx + A[:, i, 1:] * sy for i in (0, 1)], 1)
     t = start - 0.5
-    gain = np.ones(n, np.float32)
-    # The points still moving, and their state: position, gain, bias, grid, template.
     rows = np.arange(n)
-    t_a, g_a, b_a = t.copy(), gain.copy(), np.zeros(n, np.float32)
-    grid_a, tmpl_a = grid, template
+    t_a, grid_a, tmpl_a, norm_a, move_a = t.copy(), grid, tmpl, t_norm, move_of
     for _ in range(cfg.iterations):
-        samples = sample(stack, t_a[:, None, :] + grid_a)  # (m, P, 3): image, d/dx, d/dy
-        img = samples[..., 0]
-        res = g_a[:, None] * img + b_a[:, None] - tmpl_a  # (m, P)
-        # Jacobian of the residual in (tx, ty, gain, bias): (m, P, 4).
-        J = np.empty((*img.shape, 4), np.float32)
-        np.multiply(samples[..., 1:], g_a[:, None, None], out=J[..., :2])
-        J[..., 2] = img
-        J[..., 3] = 1.0
-        Jt = J.transpose(0, 2, 1)
-        H = (Jt @ J).astype(np.float64) + 1e-6 * np.eye(4)
-        grad = (Jt @ res[..., None]).astype(np.float64)
-        step = -np.linalg.solve(H, grad)[..., 0]
-        move = np.clip(step[:, :2], -1.0, 1.0)
+        img = sample(image, t_a[:, None, :] + grid_a)  # (m, P)
+        img = img - img.mean(axis=1, keepdims=True)
+        img *= (norm_a / (np.sqrt((img**2).sum(1)) + 1e-6))[:, None]
+        # The template shifted by step = H^-1 grads^T (I - T) matches the image; the point
+        # moves by -A step.
+        move = (move_a * (img - tmpl_a)[:, None, :]).sum(-1)
+        move = np.clip(move, -1.0, 1.0)
         t_a += move
-        g_a += step[:, 2].astype(np.float32)
-        b_a += step[:, 3].astype(np.float32)
-        t[rows], gain[rows] = t_a, g_a
+        t[rows] = t_a
         moving = np.abs(move).max(axis=1) >= 0.01
         if not moving.any():
             break
         if not moving.all():
-            rows, t_a, g_a, b_a = rows[moving], t_a[moving], g_a[moving], b_a[moving]
-            grid_a, tmpl_a = grid_a[moving], tmpl_a[moving]
-    img = sample(stack[..., 0], t[:, None, :] + grid)
+            rows, t_a, grid_a = rows[moving], t_a[moving], grid_a[moving]
+            tmpl_a, norm_a, move_a = tmpl_a[moving], norm_a[moving], move_a[moving]
+    img = sample(image, t[:, None, :] + grid)
     img = img - img.mean(axis=1, keepdims=True)
-    ncc = (img * template).sum(1) / np.sqrt((img**2).sum(1) * (template**2).sum(1) + 1e-9)
+    ncc = (img * tmpl).sum(1) / (np.sqrt((img**2).sum(1)) * t_norm + 1e-6)
     refined = t + 0.5
-    ok = np.isfinite(refined).all(axis=1) & (ncc >= cfg.min_ncc) & (gain > 0)
+    ok = np.isfinite(refined).all(axis=1) & (ncc >= cfg.min_ncc)
     ok &= np.linalg.norm(refined - start, axis=1) <= cfg.max_shift
     half = np.abs(grid).max(axis=1) + 1
-    h, w = stack.shape[:2]
+    h, w = image.shape
     ok &= (refined[:, 0] >= half[:, 0]) & (refined[:, 1] >= half[:, 1])
     ok &= (refined[:, 0] <= w - half[:, 0]) & (refined[:, 1] <= h - half[:, 1])
     return np.where(ok[:, None], refined, start), ok
@@ -188,8 +191,8 @@ def align_affine(
     (``templates`` then ``align_templates``; a patch leaving ``src`` is rejected).
 
     Args:
-        src: (h, w) grayscale.
-        dst: (h', w') grayscale, or its ``with_gradients``.
+        src: (h, w) grayscale, or its ``with_gradients`` (to reuse it across calls).
+        dst: (h', w') grayscale.
         src_xy, dst_xy: (N, 2) COLMAP pixels.
         affine: (N, 2, 2) d(dst pixels) / d(src pixels) around each point (None: identity).
 
@@ -228,13 +231,22 @@ def local_affines(
     k = min(k, len(src))
     dist = (at**2).sum(1)[:, None] - 2 * at @ src.T + (src**2).sum(1)[None]
     nb = np.argpartition(dist, k - 1, axis=1)[:, :k]  # (N, k) nearest matches
-    X = np.concatenate([src[nb] - at[:, None], np.ones((n, k, 1))], -1)  # (N, k, 3)
+    dx, dy = src[nb, 0] - at[:, :1], src[nb, 1] - at[:, 1:]  # (N, k)
     Y = dst[nb]  # (N, k, 2)
     w = np.ones((n, k))
     for final in (False, False, True):
-        XtW = X.transpose(0, 2, 1) * w[:, None, :]
-        M = np.linalg.solve(XtW @ X + 1e-6 * np.eye(3), XtW @ Y)  # (N, 3, 2)
-        resid = np.linalg.norm(X @ M - Y, axis=-1)
+        # Weighted least squares Y = [dx dy 1] M through the 3x3 normal equations.
+        wx, wy = w * dx, w * dy
+        normal = np.stack([
+            np.stack([(wx * dx).sum(1), (wx * dy).sum(1), wx.sum(1)], -1),
+            np.stack([(wx * dy).sum(1), (wy * dy).sum(1), wy.sum(1)], -1),
+            np.stack([wx.sum(1), wy.sum(1), w.sum(1)], -1),
+        ], 1)  # fmt: skip
+        rhs = np.stack([(wx[..., None] * Y).sum(1), (wy[..., None] * Y).sum(1),
+                        (w[..., None] * Y).sum(1)], 1)  # fmt: skip
+        M = np.linalg.solve(normal + 1e-6 * np.eye(3), rhs)  # (N, 3, 2)
+        fit = dx[..., None] * M[:, None, 0] + dy[..., None] * M[:, None, 1] + M[:, None, 2]
+        resid = np.linalg.norm(fit - Y, axis=-1)
         # First drop what is far off compared with the typical residual, then what is > 2 px.
         limit = 2.0 if final else np.maximum(2.0, 2.5 * np.median(resid, axis=1, keepdims=True))
         w = (resid <= limit).astype(np.float64)
