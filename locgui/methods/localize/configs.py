@@ -83,6 +83,10 @@ class SfmConfig(QueryConfig):
         True, "match only the database keypoints that observe a 3D point (faster)"
     )
     refine: bool = param(True, "non-linear refinement of the pose on its inliers")
+    refine_keypoints: bool = param(
+        False, "align each matched query keypoint to its map point's database image (patch "
+        "alignment) for sub-pixel 2D-3D matches",
+    )  # fmt: skip
 
 
 @dataclass

@@ -13,6 +13,7 @@ from locgui.methods.localize.common import QueryFailure, make_matcher
 from locgui.methods.localize.configs import SfmConfig
 from locgui.methods.localize.correspondences import matches_to_2d3d
 from locgui.methods.localize.pnp import absolute_pose
+from locgui.methods.localize.refine import reference_images, refine_query_points
 from locgui.runtime.context import RunContext
 
 
@@ -70,6 +71,11 @@ class SfmLocalizer(StructureLocalizer):
             m2d3d, _ = matches_to_2d3d(
                 prepared.features.keypoints, query_idx, matches, self.cache.xyz_of
             )
+        if cfg.refine_keypoints and len(m2d3d):
+            with ctx.stage("refine"):
+                refs = reference_images(self.bundle, cfg.max_side)
+                m2d3d.query_xy, refined = refine_query_points(prepared.rgb, m2d3d, matches, refs)
+            result.extras["refined_keypoints"] = int(refined.sum())
         result.matches_2d3d = m2d3d
         if len(m2d3d) == 0:
             names = ", ".join(r.name for r in prepared.retrieved)
