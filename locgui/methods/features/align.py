@@ -30,7 +30,7 @@ class AlignConfig:
     """A patch whose normalized cross-correlation after alignment is below this is rejected:
     a wrong match, an occlusion, a specularity."""
     iterations: int = 10
-    """Gauss-Newton iterations at most."""
+    """Gauss-Newton iterations at most (a point stops when it moves less than 0.01 px)."""
 
 
 def gray_image(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
@@ -62,16 +62,6 @@ def sample(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.asarray(out).reshape((-1, *channels))[: len(flat)].reshape(xy.shape[:-1] + channels)
 
 
-def with_gradients(gray: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float32: a grayscale image, its x and y derivatives (Sobel, per pixel)."""
-    import cv2
-
-    d = gray.astype(np.float32)
-    gx = cv2.Sobel(d, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
-    gy = cv2.Sobel(d, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
-    return np.ascontiguousarray(np.dstack([d, gx, gy]))
-
-
 def patch_offsets(window: int) -> np.ndarray:
     """(window * window, 2) float64 (dx, dy) offsets of a square patch around its centre."""
     r = (window - 1) / 2
@@ -80,22 +70,28 @@ def patch_offsets(window: int) -> np.ndarray:
 
 
 def templates(src: np.ndarray, src_xy: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Patches of ``src`` around ``src_xy`` with their gradients.
+    """Patches of ``src`` around ``src_xy`` with their gradients (central differences).
 
     Args:
-        src: (h, w) grayscale (uint8 or float32), or its ``with_gradients``.
+        src: (h, w) grayscale (uint8 or float32).
         src_xy: (N, 2) COLMAP pixels.
 
     Returns:
         ((N, window * window, 3) float32: zero-mean intensity, d/dx, d/dy; (N,) bool patch
         inside the image).
     """
-    stack = src if src.ndim == 3 else with_gradients(src)
     xy = np.asarray(src_xy, np.float64).reshape(-1, 2)
-    patch = sample(stack, xy[:, None, :] - 0.5 + patch_offsets(window)[None])
+    n, side = len(xy), window + 2
+    wide = sample(src.astype(np.float32), xy[:, None, :] - 0.5 + patch_offsets(side)[None])
+    wide = wide.reshape(n, side, side)
+    square = np.empty((n, window, window, 3), np.float32)
+    square[..., 0] = wide[:, 1:-1, 1:-1]
+    square[..., 1] = (wide[:, 1:-1, 2:] - wide[:, 1:-1, :-2]) / 2
+    square[..., 2] = (wide[:, 2:, 1:-1] - wide[:, :-2, 1:-1]) / 2
+    patch = square.reshape(n, window * window, 3)
     patch[..., 0] -= patch[..., 0].mean(axis=1, keepdims=True)
     half = (window - 1) / 2 + 1
-    h, w = stack.shape[:2]
+    h, w = src.shape[:2]
     inside = (xy[:, 0] >= half) & (xy[:, 1] >= half) & (xy[:, 0] <= w - half)
     inside &= xy[:, 1] <= h - half
     return patch, inside
@@ -133,7 +129,7 @@ def align_templates(
     if n == 0:
         return start.copy(), np.zeros(0, bool)
     A = np.broadcast_to(np.eye(2), (n, 2, 2)) if affine is None else np.asarray(affine)
-    image = (dst[..., 0] if dst.ndim == 3 else dst).astype(np.float32)
+    image = dst.astype(np.float32)
     offsets = patch_offsets(cfg.window).astype(np.float32)
     A = A.astype(np.float32)
     grid = A[:, None, :, 0] * offsets[None, :, :1] + A[:, None, :, 1] * offsets[None, :, 1:]
@@ -191,7 +187,7 @@ def align_affine(
     (``templates`` then ``align_templates``; a patch leaving ``src`` is rejected).
 
     Args:
-        src: (h, w) grayscale, or its ``with_gradients`` (to reuse it across calls).
+        src: (h, w) grayscale.
         dst: (h', w') grayscale.
         src_xy, dst_xy: (N, 2) COLMAP pixels.
         affine: (N, 2, 2) d(dst pixels) / d(src pixels) around each point (None: identity).

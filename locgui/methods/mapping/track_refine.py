@@ -26,7 +26,6 @@ from locgui.methods.features.align import (
     gray_image,
     local_affines,
     templates,
-    with_gradients,
 )
 from locgui.methods.features.types import Features
 
@@ -65,15 +64,14 @@ def best_per_component(nodes: np.ndarray, labels: np.ndarray, scores: np.ndarray
 
 
 class _Images:
-    """Grayscale working copies of the mapping images and their gradients, each kept for the
-    ``capacity`` most recently used images (640x480: 0.3 MB grayscale, 3.7 MB gradients)."""
+    """Grayscale working copies of the mapping images, kept for the ``capacity`` most recently
+    used images (640x480: 1.2 MB as float32)."""
 
-    def __init__(self, scene: SceneMap, max_side: int | None, capacity: int = 64) -> None:
+    def __init__(self, scene: SceneMap, max_side: int | None, capacity: int = 256) -> None:
         self.scene = scene
         self.max_side = max_side
         self.capacity = capacity
         self._gray: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._stack: OrderedDict[int, np.ndarray] = OrderedDict()
 
     def gray(self, image_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(float32 grayscale, (2,) its pixels per full-image pixel)."""
@@ -84,13 +82,7 @@ class _Images:
             gray = gray_image(rgb, self.max_side).astype(np.float32)
             scale = np.array([gray.shape[1] / rgb.shape[1], gray.shape[0] / rgb.shape[0]])
             self._gray[image_id] = (gray, scale)
-        return _recent(self._gray, image_id, 4 * self.capacity)
-
-    def stack(self, image_id: int) -> np.ndarray:
-        """``with_gradients`` of the grayscale."""
-        if image_id not in self._stack:
-            self._stack[image_id] = with_gradients(self.gray(image_id)[0])
-        return _recent(self._stack, image_id, self.capacity)
+        return _recent(self._gray, image_id, self.capacity)
 
 
 def _recent(cache: OrderedDict[int, Any], key: int, capacity: int) -> Any:
@@ -229,9 +221,9 @@ def _align(
         order = rows[np.argsort(image_of[cand_root[rows]], kind="stable")]
         for a in np.unique(image_of[cand_root[order]]):
             grp = order[image_of[cand_root[order]] == a]
-            _, s_src = images.gray(ids[a])
+            gray_src, s_src = images.gray(ids[a])
             root_xy = positions[cand_root[grp]]
-            patch, fits = templates(images.stack(ids[a]), root_xy * s_src, cfg.window)
+            patch, fits = templates(gray_src, root_xy * s_src, cfg.window)
             # d(dst working px) / d(src working px) from the full-image-pixel affine.
             A = affine_of(a, b, root_xy)
             if A is None:  # no direct matches: fit the track correspondences themselves
