@@ -88,7 +88,7 @@ def test_sfm_reports_stages_partial_matches_and_correspondences(
     ctx = RunContext(on_partial=lambda kind, payload: partials.append((kind, payload)))
     result = sfm_localizer.localize(tiny_queries[0], ctx)  # type: ignore[attr-defined]
     assert result.success
-    assert list(result.timings) == ["extract", "retrieve", "match", "pnp"]
+    assert list(result.timings) == ["extract", "retrieve", "match", "refine", "pnp"]
     kinds = [k for k, _ in partials]
     assert kinds[0] == "matches_2d2d" and "matches_2d3d" in kinds
     first = partials[0][1]

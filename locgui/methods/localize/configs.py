@@ -84,7 +84,7 @@ class SfmConfig(QueryConfig):
     )
     refine: bool = param(True, "non-linear refinement of the pose on its inliers")
     refine_keypoints: bool = param(
-        False, "align each matched query keypoint to its map point's database image (patch "
+        True, "align each matched query keypoint to its map point's database image (patch "
         "alignment) for sub-pixel 2D-3D matches",
     )  # fmt: skip
 

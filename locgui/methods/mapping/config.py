@@ -43,7 +43,7 @@ class MapBuildConfig:
     )
     two_view_tracks: bool = param(True, "keep points observed by only two images")
     refine_tracks: bool = param(
-        False, "align the matched keypoints of each track to one of them (patch alignment) "
+        True, "align the matched keypoints of each track to one of them (patch alignment) "
         "before triangulation, for sub-pixel consistent tracks",
     )  # fmt: skip
     min_pair_matches: int = param(15, "pairs with fewer verified matches are dropped", 5, 1000)
