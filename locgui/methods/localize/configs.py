@@ -87,6 +87,10 @@ class SfmConfig(QueryConfig):
         True, "align each matched query keypoint to its map point's database image (patch "
         "alignment) for sub-pixel 2D-3D matches",
     )  # fmt: skip
+    min_aligned: int = param(
+        100, "with refine_keypoints: when at least this many 2D-3D matches aligned, PnP uses "
+        "only those (0: always every match)", 0, 100_000,
+    )  # fmt: skip
 
 
 @dataclass
