@@ -42,7 +42,7 @@ def test_localize_reports_poses_and_per_query_failures(
     assert code == 1  # one query failed, the batch went on
     ok, bad = out
     assert ok["success"] and ok["num_inliers"] >= 12 and len(ok["retrieved"]) == 5
-    assert list(ok["timings_ms"]) == ["extract", "retrieve", "match", "pnp"]
+    assert list(ok["timings_ms"]) == ["extract", "retrieve", "match", "refine", "pnp"]
     t, r = pose_error(Rigid3.from_dict(ok["cam_from_world"]), query.cam_from_world)
     assert t < 0.1 and r < 1.0
     assert not bad["success"] and "broken.png: not a decodable image" in bad["reason"]

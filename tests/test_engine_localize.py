@@ -88,7 +88,7 @@ def test_sfm_reports_stages_partial_matches_and_correspondences(
     ctx = RunContext(on_partial=lambda kind, payload: partials.append((kind, payload)))
     result = sfm_localizer.localize(tiny_queries[0], ctx)  # type: ignore[attr-defined]
     assert result.success
-    assert list(result.timings) == ["extract", "retrieve", "match", "pnp"]
+    assert list(result.timings) == ["extract", "retrieve", "match", "refine", "pnp"]
     kinds = [k for k, _ in partials]
     assert kinds[0] == "matches_2d2d" and "matches_2d3d" in kinds
     first = partials[0][1]
@@ -102,6 +102,34 @@ def test_sfm_reports_stages_partial_matches_and_correspondences(
     # The correspondences are the map's points: they project near the query keypoints.
     rows = tiny_bundle.scene.points.index_of(m.point3D_ids)
     np.testing.assert_allclose(tiny_bundle.scene.points.xyz[rows], m.xyz)
+
+
+def test_sfm_query_keypoints_aligned_to_the_map_agree_with_it_better(
+    tiny_bundle: MapBundle, tiny_queries: list[Query]
+) -> None:
+    """With ``refine_keypoints`` many 2D-3D matches move to where their map point's image
+    content is: the pose's inliers reproject closer (median), and the poses stay good."""
+    spec = get_method("sfm")
+    runs = {}
+    for refine in (False, True):
+        cfg = spec.make_config(**{**spec.test_config, "refine_keypoints": refine})
+        localizer = spec.create(tiny_bundle, cfg)
+        runs[refine] = [localizer.localize(q, RunContext()) for q in tiny_queries]
+    residual = {}
+    for refine, results in runs.items():
+        errors = []
+        for q, result in zip(tiny_queries, results, strict=True):
+            assert result.success, result.reason
+            m = result.matches_2d3d
+            assert m is not None
+            errors.append(m.reproj_error[m.inliers])
+            t, r = pose_error(result.cam_from_world, q.gt_cam_from_world)  # type: ignore[arg-type]
+            assert t < THRESHOLDS["sfm"][2] and r < THRESHOLDS["sfm"][3]
+            assert ("refine" in result.timings) == refine
+            if refine:
+                assert result.extras["refined_keypoints"] > 0.3 * len(m)
+        residual[refine] = float(np.median(np.concatenate(errors)))
+    assert residual[True] < 0.8 * residual[False], residual
 
 
 def test_held_out_database_image_is_not_retrieved(

@@ -51,6 +51,28 @@ def _decode(path: Path, flags: int) -> np.ndarray:
     return array
 
 
+def read_gray(path: str | Path, reduce: int = 1) -> np.ndarray:
+    """Read an image file as 8-bit grayscale, decoded at ``1 / reduce`` of its size.
+
+    Args:
+        reduce: 1, 2, 4 or 8 (JPEG decoders scale while decoding: a large photo decodes
+            several times faster; other formats are decoded and shrunk by OpenCV).
+
+    Returns:
+        (ceil(H / reduce), ceil(W / reduce)) uint8.
+    Raises:
+        ImageDecodeError: as ``read_image``.
+    """
+    import cv2
+
+    flags = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+             4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}  # fmt: skip
+    if reduce not in flags:
+        raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce}")
+    array = _decode(Path(path), flags[reduce])
+    return np.ascontiguousarray(array if array.ndim == 2 else array[..., 0])
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as RGB.
 

@@ -83,6 +83,14 @@ class SfmConfig(QueryConfig):
         True, "match only the database keypoints that observe a 3D point (faster)"
     )
     refine: bool = param(True, "non-linear refinement of the pose on its inliers")
+    refine_keypoints: bool = param(
+        True, "align each matched query keypoint to its map point's database image (patch "
+        "alignment) for sub-pixel 2D-3D matches",
+    )  # fmt: skip
+    min_aligned: int = param(
+        100, "with refine_keypoints: when at least this many 2D-3D matches aligned, PnP uses "
+        "only those (0: always every match)", 0, 100_000,
+    )  # fmt: skip
 
 
 @dataclass

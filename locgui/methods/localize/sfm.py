@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from locgui.core.results import LocalizationResult, Matches2D2D, Query
+from locgui.core.results import LocalizationResult, Matches2D2D, Matches2D3D, Query
 from locgui.methods.localize.base import PreparedQuery, StructureLocalizer
 from locgui.methods.localize.common import QueryFailure, make_matcher
 from locgui.methods.localize.configs import SfmConfig
 from locgui.methods.localize.correspondences import matches_to_2d3d
 from locgui.methods.localize.pnp import absolute_pose
+from locgui.methods.localize.refine import reference_images, refine_query_points
 from locgui.runtime.context import RunContext
 
 
@@ -70,6 +71,13 @@ class SfmLocalizer(StructureLocalizer):
             m2d3d, _ = matches_to_2d3d(
                 prepared.features.keypoints, query_idx, matches, self.cache.xyz_of
             )
+        if cfg.refine_keypoints and len(m2d3d):
+            with ctx.stage("refine"):
+                refs = reference_images(self.bundle, cfg.max_side)
+                m2d3d.query_xy, refined = refine_query_points(prepared.rgb, m2d3d, matches, refs)
+            result.extras["refined_keypoints"] = int(refined.sum())
+            if cfg.min_aligned and refined.sum() >= cfg.min_aligned:
+                m2d3d = _subset(m2d3d, refined)
         result.matches_2d3d = m2d3d
         if len(m2d3d) == 0:
             names = ", ".join(r.name for r in prepared.retrieved)
@@ -87,3 +95,11 @@ class SfmLocalizer(StructureLocalizer):
                 seed=cfg.seed,
             )
         self._accept_pnp(pnp, m2d3d, result, prepared)
+
+
+def _subset(matches: Matches2D3D, keep: np.ndarray) -> Matches2D3D:
+    """The correspondences selected by the (N,) bool mask ``keep``."""
+    return Matches2D3D(
+        matches.query_xy[keep], matches.xyz[keep], matches.point3D_ids[keep],
+        matches.source_image_ids[keep], matches.inliers[keep], matches.reproj_error[keep],
+    )  # fmt: skip

@@ -42,6 +42,10 @@ class MapBuildConfig:
         1.5, "points need at least this angle between their rays (degrees)", 0.1, 30.0
     )
     two_view_tracks: bool = param(True, "keep points observed by only two images")
+    refine_tracks: bool = param(
+        True, "align the matched keypoints of each track to one of them (patch alignment) "
+        "before triangulation, for sub-pixel consistent tracks",
+    )  # fmt: skip
     min_pair_matches: int = param(15, "pairs with fewer verified matches are dropped", 5, 1000)
     retrieval_clusters: int = param(64, "visual words of the retrieval vocabulary", 8, 1024)
     holdout: int = param(

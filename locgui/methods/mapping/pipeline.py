@@ -119,7 +119,7 @@ def build_map(
             cfg.retrieval_pairs, cfg.pose_pairs, inp.posed,
         )  # fmt: skip
         matches = match_pairs(pairs, feats, matcher, ctx)
-    mapped, kept = _reconstruct(inp, feats, matches, cfg, ctx)
+    mapped, kept, feats = _reconstruct(inp, feats, matches, cfg, ctx)
     feats = {i: feats[i] for i in mapped.images}
     if set(feats) != set(inp.map_ids):  # SfM left images out: the index must not name them
         index = fit_index(feats, cfg.retrieval_clusters, cfg.seed)
@@ -160,7 +160,9 @@ def _reconstruct(
     matches: dict[tuple[int, int], np.ndarray],
     cfg: MapBuildConfig,
     ctx: RunContext,
-) -> tuple[SceneMap, dict[tuple[int, int], np.ndarray]]:
+) -> tuple[SceneMap, dict[tuple[int, int], np.ndarray], dict[int, Any]]:
+    """Verified matches -> 3D structure; returns (mapped scene, matches used, features with
+    the keypoints the scene's images hold: refined along tracks with ``refine_tracks``)."""
     scene = inp.scene
     with tempfile.TemporaryDirectory(prefix="locgui-map-") as tmp:
         work = Path(tmp)
@@ -170,6 +172,7 @@ def _reconstruct(
                 kept = verify_with_poses(scene, feats, matches, thresholds, cfg.min_pair_matches)
             if not kept:
                 raise MethodError(f"{scene.source_path}: no image pair has enough verified matches")
+            feats = _refine_tracks(scene, feats, kept, cfg, ctx)
             with ctx.stage("triangulate"):
                 mapped = triangulate(
                     scene, inp.map_ids, feats, kept, work, ctx,
@@ -177,6 +180,7 @@ def _reconstruct(
                 )  # fmt: skip
         else:
             kept = {p: m for p, m in matches.items() if len(m) >= cfg.min_pair_matches}
+            feats = _refine_tracks(scene, feats, kept, cfg, ctx)
             threshold = cfg.sfm_verify_threshold * _scale(scene, inp.map_ids[0], cfg)
             with ctx.stage("sfm"):
                 mapped = incremental_sfm(
@@ -184,7 +188,25 @@ def _reconstruct(
                     threshold, cfg.min_pair_matches, cfg.calibrate_min_images,
                 )  # fmt: skip
     log.info("mapped %d images, %d points", len(mapped.images), len(mapped.points))
-    return mapped, kept
+    return mapped, kept, feats
+
+
+def _refine_tracks(
+    scene: SceneMap,
+    feats: dict[int, Any],
+    matches: dict[tuple[int, int], np.ndarray],
+    cfg: MapBuildConfig,
+    ctx: RunContext,
+) -> dict[int, Any]:
+    """``feats`` with track-consistent keypoints when ``cfg.refine_tracks`` (else as is)."""
+    if not cfg.refine_tracks:
+        return feats
+    from locgui.methods.mapping.track_refine import refine_tracks
+
+    with ctx.stage("refine"):
+        ctx.progress("refine", -1.0, f"aligning keypoints along tracks of {len(matches)} pairs")
+        refined, _ = refine_tracks(scene, feats, matches, cfg.max_side)
+    return refined
 
 
 def build_warnings(inp: MappingInput, mapped: SceneMap) -> list[str]:
