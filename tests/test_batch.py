@@ -20,6 +20,7 @@ from locgui.core.errors import MethodError
 from locgui.methods.batch.plan import Plan, Settings, eval_map_plan, map_labels
 from locgui.methods.batch.runner import Executor, run_batch
 from locgui.methods.batch.store import ResultStore, StoreBusyError
+from tests.entry_point_site import plugin_site
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,12 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def crashy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A site folder declaring the ``crashy`` plug-in (tests/toy_plugin/crashy.py)."""
-    site = tmp_path_factory.mktemp("crashy_site")
-    info = site / "locgui_crashy-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: locgui-crashy\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[locgui.methods]\ncrashy = tests.toy_plugin.crashy\n")
-    return site
+    return plugin_site(tmp_path_factory.mktemp("crashy_site"), "locgui-crashy", "crashy",
+                       "tests.toy_plugin.crashy")  # fmt: skip
 
 
 def locgui_cmd(*args: str, site: Path | None = None) -> tuple[list[str], dict[str, str]]:
@@ -205,19 +202,31 @@ def kill_when_stored(cmd: list[str], env: dict[str, str], store: Path, rows: int
         proc.wait()
 
 
-@pytest.mark.slow
-def test_an_interrupted_run_resumes_without_redoing_finished_items(
-    tiny_bundle_dir: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "resume"
-    args = ("eval", str(tiny_bundle_dir), "--method", "sfm,points", "--workers", "2",
-            "--out", str(out), "--json")  # fmt: skip
+Rows = list[dict[str, Any]]
+
+
+def interrupt_and_rerun(
+    bundle: Path, out: Path, *executor: str
+) -> tuple[Rows, subprocess.CompletedProcess[str]]:
+    """Kill ``locgui eval`` (sfm, points; 8 items) once 2 rows are stored, then rerun it:
+    (the rows stored before the rerun, the rerun)."""
+    args = ("eval", str(bundle), "--method", "sfm,points", *executor, "--out", str(out),
+            "--json")  # fmt: skip
     cmd, env = locgui_cmd(*args)
     kill_when_stored(cmd, env, out / "results.jsonl", 2)
     before = ResultStore(out).rows()
     assert 2 <= len(before) < 8
     done = run_locgui(*args)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    return before, done
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_without_redoing_finished_items(
+    tiny_bundle_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "resume"
+    before, done = interrupt_and_rerun(tiny_bundle_dir, out, "--workers", "2")
     after = ResultStore(out).rows()
     assert sorted(r["key"] for r in after) == sorted(json.loads(done.stdout)["rows"][k]["key"]
                                                      for k in range(8))  # fmt: skip

@@ -14,7 +14,7 @@ import pytest
 from locgui.methods.batch.plan import Plan, Settings, eval_map_plan
 from locgui.methods.batch.runner import Executor, run_batch
 from locgui.methods.batch.store import ResultStore
-from tests.test_batch import crashy_site, kill_when_stored, locgui_cmd, poses, run_locgui
+from tests.test_batch import crashy_site, interrupt_and_rerun, locgui_cmd, poses, run_locgui
 
 __all__ = ["crashy_site"]  # the fixture, shared with test_batch
 
@@ -54,14 +54,7 @@ def test_ray_gives_the_single_process_poses_and_records_crashes(
 @pytest.mark.slow
 def test_ray_run_resumes_after_a_kill(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "resume"
-    args = ("eval", str(tiny_bundle_dir), "--method", "sfm,points", "--ray", "--workers", "2",
-            "--out", str(out), "--json")  # fmt: skip
-    cmd, env = locgui_cmd(*args)
-    kill_when_stored(cmd, env, out / "results.jsonl", 2)
-    before = ResultStore(out).rows()
-    assert 2 <= len(before) < 8
-    done = run_locgui(*args)
-    assert done.returncode == 0, done.stderr[-3000:]
+    before, done = interrupt_and_rerun(tiny_bundle_dir, out, "--ray", "--workers", "2")
     after = {r["key"]: r for r in ResultStore(out).rows()}
     assert len(after) == 8 and all(after[r["key"]] == r for r in before)
     assert json.loads(done.stdout)["run"]["computed"] == 8 - len(before)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from locgui.methods import registry
+from tests.entry_point_site import plugin_site
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,12 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def toy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A site folder declaring the toy method's entry point."""
-    site = tmp_path_factory.mktemp("site")
-    info = site / "locgui_toy-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: locgui-toy\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[locgui.methods]\ntoy = tests.toy_plugin.method\n")
-    return site
+    return plugin_site(tmp_path_factory.mktemp("site"), "locgui-toy", "toy",
+                       "tests.toy_plugin.method")  # fmt: skip
 
 
 def locgui(site: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -104,15 +104,21 @@ def make_localizer(args: argparse.Namespace, bundle: Any) -> tuple[Any, Any]:
     return spec, spec.create(bundle, config, resolve_device(args.device))
 
 
+def pose_and_timings(summary: dict[str, Any]) -> tuple[str, str]:
+    """("cam_from_world q(wxyz)=[...] t=[...]", "stage ms, ...") of a result summary or row."""
+    pose = summary["cam_from_world"]
+    q = " ".join(f"{v:+.5f}" for v in pose["qvec_wxyz"])
+    t = " ".join(f"{v:+.4f}" for v in pose["translation"])
+    timings = ", ".join(f"{k} {v:.0f}" for k, v in summary["timings_ms"].items())
+    return f"cam_from_world q(wxyz)=[{q}] t=[{t}]", timings
+
+
 def format_result(summary: dict[str, Any]) -> str:
     """One human-readable block per query."""
     name = summary["query"]
     if not summary["success"]:
         return f"{name}: FAILED - {summary['reason']}"
-    pose = summary["cam_from_world"]
-    q = " ".join(f"{v:+.5f}" for v in pose["qvec_wxyz"])
-    t = " ".join(f"{v:+.4f}" for v in pose["translation"])
-    timings = ", ".join(f"{k} {v:.0f}" for k, v in summary["timings_ms"].items())
+    pose, timings = pose_and_timings(summary)
     retrieved = " ".join(r["name"] for r in summary["retrieved"])
     sigma = summary.get("uncertainty") or {}
     spread = ""
@@ -121,7 +127,7 @@ def format_result(summary: dict[str, Any]) -> str:
                   f"{sigma['rotation_deg']:.2g} deg")  # fmt: skip
     return (
         f"{name}: OK - {summary['reason']}\n"
-        f"  cam_from_world q(wxyz)=[{q}] t=[{t}]{spread}\n"
+        f"  {pose}{spread}\n"
         f"  retrieved: {retrieved}\n"
         f"  timings (ms): {timings} (total {summary['total_ms']:.0f})"
     )

@@ -109,11 +109,10 @@ def format_row(row: dict[str, Any]) -> str:
     head = f"{row['query']} [{row['method']}]"
     if not row["success"]:
         return f"{head}: FAILED - {row['reason']}"
-    pose = row["cam_from_world"]
-    q = " ".join(f"{v:+.5f}" for v in pose["qvec_wxyz"])
-    t = " ".join(f"{v:+.4f}" for v in pose["translation"])
-    timings = ", ".join(f"{k} {v:.0f}" for k, v in row["timings_ms"].items())
+    from locgui.cli.localize import pose_and_timings
+
+    pose, timings = pose_and_timings(row)
     return (
-        f"{head}: OK - {row['reason']}\n  cam_from_world q(wxyz)=[{q}] t=[{t}]\n"
+        f"{head}: OK - {row['reason']}\n  {pose}\n"
         f"  timings (ms): {timings} (total {row['total_ms']:.0f}) on {row['worker']}"
     )
