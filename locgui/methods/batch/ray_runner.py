@@ -220,7 +220,10 @@ def _ray_pass(ray: Any, items: list[WorkItem], on_row: OnRow, ctx: RunContext, w
         ds = ds.map_batches(
             RayBatchActor, fn_constructor_kwargs={"threads": threads, "shipped": shipped},
             batch_size=batch_size, batch_format="numpy", **remote,
-            compute=ray.data.ActorPoolStrategy(size=min(workers, len(items))),
+            # One task in flight per actor: an actor that dies takes only its own item with
+            # it (with several queued on it, items that never ran were lost too).
+            compute=ray.data.ActorPoolStrategy(size=min(workers, len(items)),
+                                               max_tasks_in_flight_per_actor=1),
         )  # fmt: skip
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
         for text in batch["row"]:
