@@ -194,7 +194,7 @@ def _run(ray: Any, items: list[WorkItem], on_row: OnRow, ctx: RunContext, addres
     if missing:
         log.warning("%d items lost with their Ray workers; retrying them one by one",
                     len(missing))  # fmt: skip
-        _ray_pass(ray, missing, take, ctx, workers, threads, gpus, shipped, 1)
+        _ray_pass(ray, missing, take, ctx, workers, threads, gpus, shipped, 1, isolate=True)
         for item in missing:
             if item.key not in done:
                 on_row(died_row(item, "Ray worker"))
@@ -204,7 +204,7 @@ def _run(ray: Any, items: list[WorkItem], on_row: OnRow, ctx: RunContext, addres
 
 def _ray_pass(ray: Any, items: list[WorkItem], on_row: OnRow, ctx: RunContext, workers: int,
               threads: int, gpus: float, shipped: dict[str, Any],
-              batch_size: int) -> None:  # fmt: skip
+              batch_size: int, isolate: bool = False) -> None:  # fmt: skip
     data_ctx = ray.data.DataContext.get_current()
     data_ctx.enable_progress_bars = False
     data_ctx.max_errored_blocks = -1  # a block whose actor died: recorded, not fatal
@@ -220,10 +220,11 @@ def _ray_pass(ray: Any, items: list[WorkItem], on_row: OnRow, ctx: RunContext, w
         ds = ds.map_batches(
             RayBatchActor, fn_constructor_kwargs={"threads": threads, "shipped": shipped},
             batch_size=batch_size, batch_format="numpy", **remote,
-            # One task in flight per actor: an actor that dies takes only its own item with
-            # it (with several queued on it, items that never ran were lost too).
+            # Retrying: one task in flight per actor, so an actor that dies takes only its
+            # own item with it (queued items would be lost with it, and counted as failed).
             compute=ray.data.ActorPoolStrategy(size=min(workers, len(items)),
-                                               max_tasks_in_flight_per_actor=1),
+                                               max_tasks_in_flight_per_actor=1 if isolate
+                                               else None),
         )  # fmt: skip
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
         for text in batch["row"]:
