@@ -37,6 +37,7 @@ def window(request, qtbot, qsettings):
     w = MainWindow(settings=qsettings)
     qtbot.addWidget(w)
     w.resize(*request.param)
+    w.requested = request.param
     w.show()
     qtbot.waitExposed(w)
     yield w
@@ -80,4 +81,6 @@ def test_localized_with_three_methods_and_the_large_match_view(
     check_and_save(evaluation, f"localize_all_{size}", folder)
     window.show_live()
     qtbot.wait(300)
+    width, height = window.requested
+    assert window.width() <= width and window.height() <= height  # the dock did not grow it
     check_and_save(window, f"live_dock_{size}", folder)

@@ -107,7 +107,7 @@ class LiveDock(QtWidgets.QDockWidget):
         lay.addWidget(box)
         lay.addLayout(self._buttons())
         self.canvas = ImageCanvas()
-        self.canvas.setMinimumHeight(180)
+        self.canvas.setMinimumHeight(120)
         self.keypoints = pg.ScatterPlotItem(size=4, pen=None, pxMode=True)
         self.canvas.view.addItem(self.keypoints)
         lay.addWidget(self.canvas, 1)
@@ -117,7 +117,16 @@ class LiveDock(QtWidgets.QDockWidget):
         self.status.setWordWrap(True)
         for w in (self.gauge, self.hud, self.status):
             lay.addWidget(w)
-        self.setWidget(body)
+        # In a scroll area: the dock's minimum height (472 px unscrolled) must not make the
+        # window taller than a 800 px screen.
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        body.setMinimumHeight(body.minimumSizeHint().height())
+        scroll.setWidget(body)
+        scroll.setMinimumHeight(160)
+        self.setWidget(scroll)
         self.kind.currentIndexChanged.connect(self._sync_fields)
         self.intrinsics.currentIndexChanged.connect(self._sync_fields)
         self._sync_fields()
