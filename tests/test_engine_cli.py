@@ -61,11 +61,11 @@ def test_localize_text_output_and_fov_guess(
 
 def test_a_fov_guess_configures_every_method() -> None:
     """``--intrinsics fov:60`` once failed for scr ("no parameter(s) ['use_map_camera']")."""
-    from locgui.cli.localize import fov_overrides
+    from locgui.methods.localize.configs import fov_guess_overrides
     from locgui.methods.registry import all_methods
 
     for spec in all_methods():
-        config = spec.make_config(**fov_overrides(spec, 60.0))
+        config = spec.make_config(**fov_guess_overrides(spec.config_class(), 60.0))
         assert config.fov_deg == 60.0, spec.name
         assert getattr(config, "use_map_camera", False) is False, spec.name
 

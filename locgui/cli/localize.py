@@ -8,7 +8,6 @@ stderr as an ``error:`` line), 2 for a bad map or bad arguments.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from typing import Any
@@ -82,16 +81,9 @@ def fov_of(intrinsics: str | None) -> float | None:
     return parse_intrinsics(intrinsics).fov_deg  # raises a clear error for a bad value
 
 
-def fov_overrides(spec: Any, fov: float) -> dict[str, Any]:
-    """Config overrides for a field-of-view guess (the method then estimates the focal
-    length), restricted to the fields the method's config has."""
-    fields = {f.name for f in dataclasses.fields(spec.config_class())}
-    guess = {"fov_deg": fov, "use_map_camera": False}
-    return {k: v for k, v in guess.items() if k in fields}
-
-
 def make_localizer(args: argparse.Namespace, bundle: Any) -> tuple[Any, Any]:
     """(spec, localizer) for the parsed --method/--preset/--set/--device."""
+    from locgui.methods.localize.configs import fov_guess_overrides
     from locgui.methods.registry import get_method
     from locgui.runtime.context import resolve_device
 
@@ -99,7 +91,7 @@ def make_localizer(args: argparse.Namespace, bundle: Any) -> tuple[Any, Any]:
     overrides = parse_overrides(spec, args.set)
     fov = fov_of(args.intrinsics)
     if fov is not None:
-        overrides.update(fov_overrides(spec, fov))
+        overrides.update(fov_guess_overrides(spec.config_class(), fov))
     config = spec.make_config(args.preset, **overrides)
     return spec, spec.create(bundle, config, resolve_device(args.device))
 

@@ -21,7 +21,8 @@ from locgui.io.queries import QueryRef
 from locgui.methods.batch.plan import MapPlan, Plan, Settings
 from locgui.methods.batch.store import ResultStore
 from locgui.methods.batch.summary import write_summary
-from locgui.methods.localize.evaluation import evaluation_radius, row_for
+from locgui.methods.batch.worker import result_row
+from locgui.methods.localize.evaluation import evaluation_radius
 from locgui.runtime.context import RunContext, resolve_device
 
 
@@ -104,11 +105,7 @@ def localize_all(request: LocalizeAllRequest, ctx: RunContext, cache: Any) -> Pa
                         result = run_method(request.bundle, name, configs[name], device, query,
                                             ctx, cache)  # fmt: skip
                     ctx.partial("result", result)
-                    row = row_for(ref, result, time.perf_counter() - t0).to_dict()
-                    row.update({"key": item.key, "index": item.index, "map": item.map_label,
-                                "method": name, "preset": item.settings.label,
-                                "settings": item.settings.digest(), "worker": "workbench",
-                                "uncertainty": result.extras.get("uncertainty")})  # fmt: skip
+                    row = result_row(item, result, time.perf_counter() - t0, "workbench")
                     store.append(row)
                     rows.append(row)
             ctx.progress("localize all", 1.0, "done")

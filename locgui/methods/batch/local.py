@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from locgui.methods.batch.plan import WorkItem
-from locgui.methods.batch.worker import BatchWorker, limit_threads
+from locgui.methods.batch.worker import BatchWorker, limit_threads, result_row
 from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,11 @@ def _run_item(item: WorkItem) -> dict[str, Any]:
 
 def died_row(item: WorkItem, worker: str) -> dict[str, Any]:
     """The row of an item whose worker died on it twice."""
-    s = item.settings
-    return {
-        "key": item.key, "index": item.index, "map": item.map_label, "method": s.method,
-        "preset": s.label, "settings": s.digest(), "query": item.ref.name, "success": False,
-        "reason": f"the {worker} died while localizing this query, also when retried alone",
-        "t_err": None, "r_err_deg": None, "num_inliers": 0, "total_ms": 0.0, "timings_ms": {},
-        "cam_from_world": None, "uncertainty": None, "wall_ms": 0.0, "worker": worker,
-    }  # fmt: skip
+    from locgui.core.results import LocalizationResult
+
+    reason = f"the {worker} died while localizing this query, also when retried alone"
+    failed = LocalizationResult(item.settings.method, item.ref.name, False, reason=reason)
+    return result_row(item, failed, 0.0, worker)
 
 
 def run_processes(items: Iterable[WorkItem], on_row: OnRow, ctx: RunContext, workers: int,

@@ -30,23 +30,40 @@ def limit_threads(threads: int) -> None:
     cv2.setNumThreads(threads)
 
 
-def create_localizer(bundle: Any, settings: Settings, device: str) -> Any:
-    """The validated localizer of ``settings`` on ``bundle`` (``locgui localize``'s rules:
-    preset, then overrides, then a field-of-view guess)."""
+def create_localizer(bundle: Any, settings: Settings, device: str) -> tuple[Any, Any]:
+    """(the validated localizer of ``settings`` on ``bundle``, the intrinsics its queries are
+    loaded with): ``locgui localize``'s rules, preset, then overrides, then a field-of-view
+    guess (which the method's config takes and the queries do not)."""
     from locgui.io.calibration import parse_intrinsics
+    from locgui.methods.localize.configs import fov_guess_overrides
     from locgui.methods.registry import get_method
 
     spec = get_method(settings.method)
     overrides = dict(settings.overrides)
-    if settings.intrinsics and settings.intrinsics.lower().startswith("fov:"):
-        import dataclasses
-
-        fields = {f.name for f in dataclasses.fields(spec.config_class())}
-        fov = parse_intrinsics(settings.intrinsics).fov_deg
-        guess = {"fov_deg": fov, "use_map_camera": False}
-        overrides.update({k: v for k, v in guess.items() if k in fields})
+    intrinsics = parse_intrinsics(settings.intrinsics)  # a file is read once per group
+    if intrinsics.fov_deg is not None:
+        overrides.update(fov_guess_overrides(spec.config_class(), intrinsics.fov_deg))
     config = spec.make_config(settings.preset, **overrides)
-    return spec.create(bundle, config, device)
+    query_intrinsics = intrinsics if intrinsics.kind == "file" else None
+    return spec.create(bundle, config, device), query_intrinsics
+
+
+def result_row(item: WorkItem, result: Any, wall_s: float, worker: str,
+               rss_mb: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """The stored row of ``item``'s ``LocalizationResult``: errors against its ground truth
+    (``row_for``) and what identifies the item and where it ran."""
+    from locgui.methods.localize.evaluation import row_for
+
+    s = item.settings
+    row = row_for(item.ref, result, wall_s, item.align).to_dict()
+    row.update({
+        "key": item.key, "index": item.index, "map": item.map_label, "method": s.method,
+        "preset": s.label, "settings": s.digest(), "uncertainty":
+        result.extras.get("uncertainty"), "wall_ms": round(wall_s * 1000, 2), "worker": worker,
+    })  # fmt: skip
+    if rss_mb is not None:
+        row["rss_mb"] = round(rss_mb, 1)
+    return row
 
 
 class BatchWorker:
@@ -71,8 +88,8 @@ class BatchWorker:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def localizer(self, item: WorkItem) -> Any:
-        """The item's localizer, or the exception that creating it raised (kept, so a group
-        that cannot run fails fast for each of its items)."""
+        """(the item's localizer, its query intrinsics), or the exception that creating them
+        raised (kept, so a group that cannot run fails fast for each of its items)."""
         key = (item.map_path, item.settings, item.device)
         if item.map_path in self._bundles:  # most recently used last
             self._bundles[item.map_path] = self._bundles.pop(item.map_path)
@@ -112,22 +129,19 @@ class BatchWorker:
     def run(self, item: WorkItem) -> dict[str, Any]:
         """The result row of one item (never raises for a failing query or method)."""
         from locgui.core.results import LocalizationResult
-        from locgui.io.calibration import parse_intrinsics
         from locgui.io.queries import iter_queries
-        from locgui.methods.localize.evaluation import row_for
         from locgui.runtime.context import RunContext
         from locgui.runtime.memory import resident_mb
 
         s = item.settings
         start = time.perf_counter()
         result = LocalizationResult(s.method, item.ref.name, False)
-        loc = self.localizer(item)
-        if isinstance(loc, Exception):
-            result.reason = f"{s.method} cannot run on {item.map_label}: {loc}"
+        group = self.localizer(item)
+        if isinstance(group, Exception):
+            result.reason = f"{s.method} cannot run on {item.map_label}: {group}"
         else:
+            loc, intrinsics = group
             try:
-                fov = bool(s.intrinsics and s.intrinsics.lower().startswith("fov:"))
-                intrinsics = None if fov or not s.intrinsics else parse_intrinsics(s.intrinsics)
                 _, query, error = next(iter_queries([item.ref], intrinsics))
                 if query is None:
                     result.reason = error
@@ -136,12 +150,4 @@ class BatchWorker:
             except Exception as exc:  # noqa: BLE001  (a query that crashes a method)
                 result = LocalizationResult(s.method, item.ref.name, False)
                 result.reason = f"{s.method} raised {type(exc).__name__}: {exc}"
-        wall = time.perf_counter() - start
-        row = row_for(item.ref, result, wall, item.align).to_dict()
-        row.update({
-            "key": item.key, "index": item.index, "map": item.map_label, "method": s.method,
-            "preset": s.label, "settings": s.digest(), "uncertainty":
-            result.extras.get("uncertainty"), "wall_ms": round(wall * 1000, 2),
-            "worker": self.name, "rss_mb": round(resident_mb(), 1),
-        })  # fmt: skip
-        return row
+        return result_row(item, result, time.perf_counter() - start, self.name, resident_mb())

@@ -6,6 +6,7 @@ Every field has a default and ``metadata`` with ``help`` (one line), and ``min``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,3 +139,11 @@ class RprConfig(QueryConfig):
         2, "references whose poses must agree (the best included; 1: no agreement check)",
         1, 20,
     )  # fmt: skip
+
+
+def fov_guess_overrides(config_class: type, fov_deg: float) -> dict[str, Any]:
+    """Config overrides for a field-of-view guess (the method then estimates the focal
+    length), restricted to the fields ``config_class`` has (any method's config)."""
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    guess = {"fov_deg": fov_deg, "use_map_camera": False}
+    return {k: v for k, v in guess.items() if k in fields}
