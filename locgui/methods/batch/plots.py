@@ -141,13 +141,11 @@ def bars_svg(title: str, ylabel: str, categories: list[str],
     return _svg(title, body)
 
 
-def write_plots(folder: Path, plan: Plan, rows: list[dict[str, Any]]) -> list[Path]:
-    """Per map with ground truth: error_t, error_r, recall; per map: latency. SVG files."""
-    from locgui.methods.batch.summary import group_reports, summarize
-
+def write_plots(folder: Path, plan: Plan, groups: list[Any],
+                summaries: list[dict[str, Any]]) -> list[Path]:  # fmt: skip
+    """Per map with ground truth: error_t, error_r, recall; per map: latency. SVG files.
+    ``groups`` and ``summaries``: ``summary.group_reports`` and ``summary.summarize``."""
     folder.mkdir(parents=True, exist_ok=True)
-    groups = group_reports(plan, rows)
-    summaries = summarize(plan, rows)
     written = []
     for m in plan.maps:
         mine = [(s, rep, summ) for (mm, s, rep, group), summ in zip(groups, summaries, strict=True)

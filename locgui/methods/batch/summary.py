@@ -23,21 +23,25 @@ def group_reports(plan: Plan, rows: list[dict[str, Any]]) -> list[Group]:
     """One report per (map, settings) of the plan, its rows in plan order (items without a
     row yet are left out)."""
     by_key = {row["key"]: row for row in rows}
+    keys: dict[tuple[str, Settings], list[str]] = {}
+    for it in plan.items:  # one pass, in plan order
+        keys.setdefault((it.map_label, it.settings), []).append(it.key)
     out = []
     for m in plan.maps:
         for s in plan.settings:
-            keys = [it.key for it in plan.items if it.map_label == m.label and it.settings == s]
-            group = [by_key[k] for k in keys if k in by_key]
+            group = [by_key[k] for k in keys.get((m.label, s), []) if k in by_key]
             report = EvalReport(s.method, m.units, m.scene_radius,
                                 [EvalRow.from_dict(r) for r in group])  # fmt: skip
             out.append((m, s, report, group))
     return out
 
 
-def summarize(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A summary per (map, settings): ``EvalReport.summary`` plus the map and preset."""
+def summarize(plan: Plan, rows: list[dict[str, Any]],
+              groups: list[Group] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """A summary per (map, settings): ``EvalReport.summary`` plus the map and preset
+    (``groups``: ``group_reports(plan, rows)`` when the caller has it already)."""
     out = []
-    for m, s, report, group in group_reports(plan, rows):
+    for m, s, report, group in groups if groups is not None else group_reports(plan, rows):
         summary = report.summary() if group else {"method": s.method, "queries": 0,
                                                    "localized": 0}  # fmt: skip
         summary.update({"map": m.label, "preset": s.label, "settings": s.digest(),
@@ -97,7 +101,8 @@ def write_summary(folder: str | Path, plan: Plan, rows: list[dict[str, Any]],
     from locgui.methods.batch.plots import write_plots
 
     folder = Path(folder)
-    summaries = summarize(plan, rows)
+    groups = group_reports(plan, rows)
+    summaries = summarize(plan, rows, groups)
     table = table_rows(summaries)
     written = [
         _write(folder / SUMMARY_NAME, json.dumps(
@@ -112,7 +117,7 @@ def write_summary(folder: str | Path, plan: Plan, rows: list[dict[str, Any]],
         writer.writerows(table)
     os.replace(tmp, folder / "summary.csv")
     written.append(folder / "summary.csv")
-    written += write_plots(folder / "plots", plan, rows)
+    written += write_plots(folder / "plots", plan, groups, summaries)
     return written
 
 
