@@ -15,14 +15,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from locgui.methods.batch.plots import PALETTE, cumulative
 from locgui.methods.batch.summary import TABLE_COLUMNS, table_rows
 from locgui.model.eval_results import EvalFolder, load_eval_folder
+from locgui.qt import style
 
 
 def _colour(groups: list[dict], k: int) -> str:
     """The method's colour in the workbench when each method shows once, else a palette."""
     methods = [g["method"] for g in groups]
     if len(set(methods)) == len(methods):
-        from locgui.qt import style
-
         return style.method_color(methods[k])
     return PALETTE[k % len(PALETTE)]
 

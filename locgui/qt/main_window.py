@@ -37,6 +37,7 @@ class MainWindow(QtWidgets.QMainWindow):
     ) -> None:
         super().__init__()
         self.bench = bench or Workbench(parent=self)
+        self.eval_windows: list[QtWidgets.QMainWindow] = []  # open evaluation windows
         self.state = self.bench.state
         self.qsettings = settings or QtCore.QSettings("locgui", "locgui")
         self.setWindowTitle("locgui")
@@ -293,8 +294,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         window = open_eval_window(self, path)
         if window is not None:
-            self.eval_windows = [w for w in getattr(self, "eval_windows", []) if w.isVisible()]
-            self.eval_windows.append(window)
+            self.eval_windows = [w for w in self.eval_windows if w.isVisible()] + [window]
 
     def _on_evaluated(self, folder: str) -> None:
         self.state.notifications.info(f"Localize all finished: {folder}", source="localize")

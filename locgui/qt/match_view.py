@@ -44,6 +44,7 @@ class MatchView(QtWidgets.QWidget):
         self.visible = MatchTable.empty()
         self._loaded_query: str | None = None
         self.side_by_side = False  # True: never stack the images (the large window)
+        self._popped: list[QtWidgets.QMainWindow] = []  # large windows opened from this view
         self._build_ui()
         self._hover = QtCore.QTimer(self, singleShot=True, interval=40)
         self._hover.timeout.connect(self._apply_hover)
@@ -191,7 +192,7 @@ class MatchView(QtWidgets.QWidget):
         """The match debugger in its own large window (a second view of the same state)."""
         window = MatchWindow(self.bench, self.window())
         window.show()
-        self._popped = [w for w in getattr(self, "_popped", []) if w.isVisible()] + [window]
+        self._popped = [w for w in self._popped if w.isVisible()] + [window]
 
     # ------------------------------------------------------------------ model -> view
     def _on_scene(self) -> None:

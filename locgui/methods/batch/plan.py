@@ -89,11 +89,6 @@ class WorkItem:
         s = self.settings
         return f"{self.map_label}/{s.method}/{s.label}/{s.digest()}/{self.ref.name}"
 
-    @property
-    def group(self) -> tuple[str, Settings]:
-        """What a worker loads once and reuses: (map, settings)."""
-        return self.map_path, self.settings
-
 
 @dataclass
 class Plan:

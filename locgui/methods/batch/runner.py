@@ -88,17 +88,16 @@ def run_batch(plan: Plan, executor: Executor, out: str | Path | None = None,
 def _execute(plan: Plan, executor: Executor, todo: list[Any], rows: dict[str, dict[str, Any]],
              store: ResultStore | None, ctx: RunContext,
              on_row: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:  # fmt: skip
-    total, count = len(plan.items), len(rows)
+    total = len(plan.items)
     arrivals: list[float] = []
 
     def take(row: dict[str, Any]) -> None:
-        nonlocal count
         arrivals.append(time.perf_counter())
         if store is not None:
             store.append(row)
         rows[row["key"]] = row
-        count += 1
-        ctx.progress("localize", count / max(total, 1), f"{count}/{total} {row['query']}")
+        done = len(rows)
+        ctx.progress("localize", done / max(total, 1), f"{done}/{total} {row['query']}")
         if on_row is not None:
             on_row(row)
 
