@@ -14,6 +14,7 @@ from locgui.core.errors import LocguiError
 from locgui.io.bundle import MapBundle
 from locgui.methods.live.session import SessionOptions
 from locgui.model.live import LiveControl, LiveRequest, run_live
+from locgui.model.run_log import RunLog
 from locgui.runtime.context import RunContext
 
 
@@ -37,9 +38,11 @@ def test_run_live_streams_frames_and_stops_on_cancel(tiny_bundle: MapBundle, liv
                 cancel.set()  # Stop
 
     ctx = RunContext(on_partial=on_partial, cancel_event=cancel)
-    request = LiveRequest(tiny_bundle, str(live_clip), SessionOptions(lockstep=True))
+    log = RunLog(str(live_clip), "sfm")
+    request = LiveRequest(tiny_bundle, str(live_clip), SessionOptions(lockstep=True), log=log)
     summary = run_live(request, control, ctx)
     assert summary.stopped_by == "user" and summary.frames == 3
+    assert [log.frame(i).index for i in range(len(log))] == [0, 1, 2]
     assert taken == [0, 1, 2] and partials[-1] == ("summary", summary)
     assert [k for k, _ in partials].count("frame") == 3 and not _capture_threads()
 

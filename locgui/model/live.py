@@ -23,11 +23,13 @@ from typing import Any
 import numpy as np
 
 from locgui.model.events import Signal
+from locgui.model.run_log import RunLog
 from locgui.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
 
 STOPPED, STARTING, RUNNING, PAUSED = "stopped", "starting", "running", "paused"
+MAX_RUNS = 5  # live runs kept for the timeline
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,13 @@ class LiveState:
         frame_changed(update): a newer ``LiveUpdate`` (None: a new run cleared the last one).
         message_changed(text, error): a line for the user.
         finished(summary): a run ended (``LiveSummary``).
+        run_added(log): a run began; ``log`` is its ``RunLog``.
 
     Attributes:
         status, source, method: of the current (or last) run.
         latest: the newest ``LiveUpdate`` or None. summary: the last run's ``LiveSummary``.
+        runs: the ``RunLog`` of the last ``MAX_RUNS`` runs (the current one last), for the
+            timeline; the job appends every frame to ``runs[-1]``.
         message, error: the last line for the user and whether it reports a failure.
     """
 
@@ -71,6 +76,7 @@ class LiveState:
         self.frame_changed = Signal("live.frame_changed")
         self.message_changed = Signal("live.message_changed")
         self.finished = Signal("live.finished")
+        self.run_added = Signal("live.run_added")
         self.status = STOPPED
         self.source = ""
         self.method = ""
@@ -78,6 +84,8 @@ class LiveState:
         self.summary: Any = None
         self.message = ""
         self.error = False
+        self.runs: list[RunLog] = []
+        self._count = 0
 
     @property
     def active(self) -> bool:
@@ -88,6 +96,9 @@ class LiveState:
         """A run over ``source`` with ``method`` is starting (the last frame is cleared)."""
         self.source, self.method, self.summary = source, method, None
         self.latest = None
+        self._count += 1
+        self.runs = [*self.runs, RunLog(source, method, self._count)][-MAX_RUNS:]
+        self.run_added.emit(self.runs[-1])
         self.frame_changed.emit(None)
         self._set_status(STARTING)
         self.say(f"starting {source} with {method}…")
@@ -137,12 +148,14 @@ class LiveRequest:
     Attributes:
         bundle: the map bundle. source: webcam index, video file or image folder.
         options: ``SessionOptions``. max_frames: stop after so many frames (None: never).
+        log: the ``RunLog`` every handled frame is appended to (None: not recorded).
     """
 
     bundle: Any
     source: str
     options: Any
     max_frames: int | None = None
+    log: RunLog | None = None
 
 
 class LiveControl:
@@ -206,6 +219,8 @@ def run_live(request: LiveRequest, control: LiveControl, ctx: RunContext) -> Any
         if frame is None:
             return
         control.running(session)
+        if request.log is not None:
+            request.log.append(result, frame.rgb)
         if result.cam_from_world is not None:
             centers.append(result.cam_from_world.center)
         if result.gt_cam_from_world is not None:

@@ -302,13 +302,13 @@ class Workbench(QtCore.QObject):
             live.fail("choose a video file, an image folder or a webcam")
             return None
         control = LiveControl()
-        request = LiveRequest(bundle, source, options, max_frames)
+        live.begin(source, options.method)
+        request = LiveRequest(bundle, source, options, max_frames, live.runs[-1])
         task = self.submit(
             functools.partial(run_live, request, control), LIVE, f"live {Path(source).name}",
             executor=LIVE, supersede="none", notify_failure=False,
         )  # fmt: skip
         self._live = (task, control)
-        live.begin(source, options.method)
         task.partial.connect(functools.partial(self._on_live_partial, task))
         task.failed.connect(functools.partial(self._on_live_failed, task))
         task.done.connect(functools.partial(self._on_live_done, task))
