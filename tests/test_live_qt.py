@@ -80,6 +80,11 @@ def test_dock_runs_a_clip_through_the_bridge_and_the_state_gets_poses(
     assert dock.gauge.value() == round(100 * r.confidence) > 0
     assert r.status.upper() in dock.hud.text() and "frames/s" in dock.hud.text()
     assert "stopped by max_frames" in dock.status.text()
+    # Every frame is in the run's record, for the timeline (also frames never drawn).
+    log = live.runs[-1]
+    assert len(log) == 5 and bench.state.timeline.track.key == f"live:{log.number}"
+    np.testing.assert_allclose(log.frame(4).cam_from_world.matrix(), r.cam_from_world.matrix())
+    assert log.frame(4).num_inliers == r.num_inliers and log.frame(4).thumbnail
     qtbot.waitUntil(lambda: not bench.bridge.tasks(), timeout=WAIT_MS)
     assert dock.start_btn.isEnabled() and not live_threads()
 

@@ -6,7 +6,9 @@ from typing import Any
 
 from locgui.model.events import Signal
 
-LAYERS = ("points", "cameras", "ground_truth", "estimates", "trajectories", "links", "grid")
+LAYERS = (
+    "points", "cameras", "ground_truth", "estimates", "trajectories", "links", "grid", "live",
+)  # fmt: skip
 """Toggleable layers of the 3D view."""
 
 DEFAULTS: dict[str, Any] = {
@@ -19,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "max_reproj_error": 0.0,  # the match view's error filter upper end (0: any)
     "device": "cpu",
     "methods": ["sfm"],
+    "hidden_methods": [],  # methods whose estimates the 3D view does not draw
     **{f"layer.{name}": True for name in LAYERS},
 }
 

@@ -25,6 +25,7 @@ from locgui.model.live import LiveState
 from locgui.model.notifications import Notifications
 from locgui.model.selection import SelectionModel
 from locgui.model.settings import Settings
+from locgui.model.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class AppState:
     Attributes:
         view_camera: the 3D view's ``ViewCamera`` (None until the view reports it).
         live: the live run (``LiveState``, with its own signals).
+        timeline: the track the timeline shows and the position in it (``Timeline``).
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -77,6 +79,12 @@ class AppState:
         self.configs: dict[str, Any] = {}
         self.view_camera: ViewCamera | None = None
         self.live = LiveState()
+        self.timeline = Timeline(self)
+        self.live.run_added.connect(self.timeline.run_started)
+        self.live.frame_changed.connect(lambda update: self.timeline.frames_added())
+        self.results_changed.connect(lambda query, method: self.timeline.results_changed())
+        self.scene_changed.connect(self.timeline.reset)
+        self.selection.changed.connect(lambda new, old: self.timeline.query_selected(new.query))
 
     # ------------------------------------------------------------------ scene
     def set_scene(
