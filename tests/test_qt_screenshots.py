@@ -84,3 +84,29 @@ def test_localized_with_three_methods_and_the_large_match_view(
     width, height = window.requested
     assert window.width() <= width and window.height() <= height  # the dock did not grow it
     check_and_save(window, f"live_dock_{size}", folder)
+
+
+def test_live_run_with_the_timeline_and_the_scene_tree(
+    window, qtbot, tiny_bundle_dir: Path, live_clip: Path, tmp_path: Path
+) -> None:
+    """A live run, paused mid-clip: the live dock, the timeline (raised when it started) and
+    the scene tree tab."""
+    size = f"{window.width()}x{window.height()}"
+    task = window.bench.open_path(tiny_bundle_dir)
+    qtbot.waitUntil(lambda: task.state.done, timeout=60_000)
+    window.show_live()
+    window.live.path.setText(str(live_clip))
+    window.live.lockstep.setChecked(True)  # every frame of the 15-frame clip
+    window.live.start()
+    live = window.state.live
+    qtbot.waitUntil(lambda: live.runs and len(live.runs[-1]) >= 6, timeout=300_000)
+    window.live.set_paused(True)
+    window.docks["tree"].raise_()
+    qtbot.waitUntil(lambda: window.live.status.text() != "", timeout=20_000)
+    qtbot.wait(500)
+    assert window.docks["timeline"].isVisible() and live.active
+    width, height = window.requested
+    assert window.width() <= width and window.height() <= height
+    check_and_save(window, f"live_running_{size}", out_dir(tmp_path))
+    window.live.stop()
+    qtbot.waitUntil(lambda: not live.active, timeout=60_000)

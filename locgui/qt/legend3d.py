@@ -34,6 +34,7 @@ _LEGEND_KEYS = {
     "err_current": "errors",
     "traj": "trajectories",
     "live": "live",
+    "timeline": "live",
     "sel_point": "selection",
     "sel_ray": "selection",
     "sel_obs": "observations",
@@ -47,7 +48,7 @@ _LEGEND_KEYS = {
 def legend_key(item_name: str) -> str | None:
     """The legend entry of a GL item ("est_current:sfm" -> "methods"; "live:gt" ->
     "ground_truth"), None for an item the legend does not know."""
-    if item_name == "live:gt":
+    if item_name in ("live:gt", "timeline:gt"):
         return "ground_truth"
     return _LEGEND_KEYS.get(item_name.split(":", 1)[0])
 
@@ -105,7 +106,7 @@ def legend_entries(
         "predicted": style.ramp_html(
             ["#ff4040", "#40ff40", "#4040ff"], "predicted coordinates (x y z as r g b)"
         ),
-        "live": style.swatch_html(meaning["live"], "live run"),
+        "live": style.swatch_html(meaning["live"], "live run (thick, dot: timeline frame)"),
         "grid": style.swatch_html("#8a9099", f"grid {grid_step:g} {unit}".rstrip(), "&#9638;"),
     }
     out = []

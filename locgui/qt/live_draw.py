@@ -10,6 +10,7 @@ import numpy as np
 
 from locgui.methods.live.results import LOST, RELOCALIZED, TRACKED, LiveFrameResult
 from locgui.model.live import LiveUpdate
+from locgui.model.run_log import TimePoint
 from locgui.qt import style
 
 STATUS_COLORS = {TRACKED: style.INLIER, RELOCALIZED: "#ffb020", LOST: style.OUTLIER}
@@ -25,16 +26,53 @@ def draw_live(view3d: Any, r: LiveFrameResult, centers: np.ndarray, gt: np.ndarr
     gl = view3d.gl
     color = style.rgba(LIVE_COLOR)
     gl.set_lines("live:trajectory", centers if len(centers) > 1 else np.zeros((0, 3)), color,
-                 2.0, "trajectories", mode="line_strip")  # fmt: skip
+                 2.0, "live", mode="line_strip")  # fmt: skip
     gt_color = style.rgba(style.GROUND_TRUTH, 0.7)
     gl.set_lines("live:gt", gt if len(gt) > 1 else np.zeros((0, 3)), gt_color, 1.0,
-                 "ground_truth", mode="line_strip")  # fmt: skip
+                 "live", mode="line_strip")  # fmt: skip
     segs = np.zeros((0, 3))
     if r.cam_from_world is not None and r.camera is not None:
         verts = geometry.frustum_vertices(r.camera, r.cam_from_world, view3d.frustum_depth)
         segs = geometry.frustum_segments(verts)
-    gl.set_lines("live:camera", segs, color, 3.0, "estimates")
+    gl.set_lines("live:camera", segs, color, 3.0, "live")
     gl.update()
+
+
+def draw_timeline(view3d: Any, track: Any, point: TimePoint | None) -> None:
+    """The timeline's position in a live run: the camera at that frame (thick, with a dot at
+    its centre) and, for a run other than the one running, the run's trajectory and ground
+    truth. A query track draws nothing here (it selects its query, which every view shows)."""
+    from locgui.model import geometry
+    from locgui.model.timeline import LiveTrack
+
+    gl, live = view3d.gl, view3d.state.live
+    color = style.rgba(LIVE_COLOR)
+    segs, centre = np.zeros((0, 3)), np.zeros((0, 3))
+    is_live = isinstance(track, LiveTrack)
+    if is_live and point is not None and point.localized and point.camera is not None:
+        assert point.cam_from_world is not None
+        depth = 1.5 * view3d.frustum_depth
+        verts = geometry.frustum_vertices(point.camera, point.cam_from_world, depth)
+        segs, centre = geometry.frustum_segments(verts), point.cam_from_world.center[None]
+    gl.set_lines("timeline:camera", segs, color, 4.0, "live", on_top=True)
+    gl.set_markers("timeline:centre", centre, color, 12.0, "live")
+    running = live.active and bool(live.runs) and is_live and track.log is live.runs[-1]
+    key = (track.key, len(track)) if is_live and not running else None
+    if key != view3d._timeline_drawn:
+        view3d._timeline_drawn = key
+        path, gt = np.zeros((0, 3)), np.zeros((0, 3))
+        if key is not None:
+            path, gt = _finite(track.column("center")), _finite(track.column("gt_center"))
+        gl.set_lines("timeline:trajectory", path if len(path) > 1 else np.zeros((0, 3)),
+                     color, 2.0, "live", mode="line_strip")  # fmt: skip
+        gt_colour = style.rgba(style.GROUND_TRUTH, 0.7)
+        gl.set_lines("timeline:gt", gt if len(gt) > 1 else np.zeros((0, 3)), gt_colour, 1.0,
+                     "live", mode="line_strip")  # fmt: skip
+    gl.update()
+
+
+def _finite(xyz: np.ndarray) -> np.ndarray:
+    return xyz[np.isfinite(xyz).all(axis=1)]
 
 
 def clear_live(view3d: Any) -> None:

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from locgui.model.selection import Selection
 from locgui.qt import export, style
 from locgui.qt.controller import Workbench
+from locgui.qt.entity_tree import EntityTree
 from locgui.qt.image_view import DatabaseImagePanel
 from locgui.qt.info_panels import NotificationPanel, PointPanel
 from locgui.qt.live_dock import LiveDock
@@ -21,11 +22,12 @@ from locgui.qt.methods_panel import MethodsPanel
 from locgui.qt.nerf_view import NerfView
 from locgui.qt.query_panel import IMAGE_SUFFIXES, QueryPanel
 from locgui.qt.results_panel import ResultsPanel
+from locgui.qt.timeline_view import TimelineView
 from locgui.qt.view3d import Scene3DPanel
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the scene tree and timeline docks
 MAX_RECENT = 10
 
 
@@ -69,6 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.notifications.posted.connect(self._raise_notifications)
         self.state.scene_changed.connect(self._on_scene)
         self.state.selection.changed.connect(self._on_selection)
+        self.state.live.status_changed.connect(self._on_live_status)
         self.restore()
 
     # ------------------------------------------------------------------ layout
@@ -97,12 +100,20 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.nerf = NerfView(self.state, self.bench)
         self.add_dock("nerf", "NeRF view", self.nerf, area.RightDockWidgetArea)
+        self.tree = EntityTree(self.state)
+        self.add_dock("tree", "Scene tree", self.tree, area.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.docks["queries"], self.docks["tree"])
+        self.docks["queries"].raise_()
+        self.timeline = TimelineView(self.state)
+        self.add_dock("timeline", "Timeline", self.timeline, area.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["database"], self.docks["point"])
         self.tabifyDockWidget(self.docks["point"], self.docks["nerf"])
         self.docks["database"].raise_()
         self.splitDockWidget(
             self.docks["results"], self.docks["notifications"], QtCore.Qt.Orientation.Horizontal
         )
+        self.tabifyDockWidget(self.docks["results"], self.docks["timeline"])
+        self.docks["results"].raise_()
         self.live = LiveDock(self.bench, self)
         self.addDockWidget(area.RightDockWidgetArea, self.live)
         self.docks["live"] = self.live
@@ -159,6 +170,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(view, "&Fit scene", self.view3d.fit, "F")
         self._action(view, "Frame &query", self.view3d.frame_query, "Q")
         self._action(view, "&Match debugger window", self.matches.pop_out, "Ctrl+M")
+        tl = self.state.timeline
+        self._action(view, "Timeline: previous frame", lambda: tl.step(-1), "[")
+        self._action(view, "Timeline: next frame", lambda: tl.step(1), "]")
+        self._action(view, "Timeline: 10 frames back", lambda: tl.step(-10), "{")
+        self._action(view, "Timeline: 10 frames on", lambda: tl.step(10), "}")
+        self._action(view, "Timeline: play / pause", self.timeline.toggle_play, "Ctrl+Shift+P")
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -386,6 +403,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["database"].raise_()
         if new.point3D_id != old.point3D_id and new.point3D_id is not None and new.source == "3d":
             self.docks["point"].raise_()
+
+    def _on_live_status(self, status: str) -> None:
+        if status == "starting":
+            self.docks["timeline"].show()
+            self.docks["timeline"].raise_()
 
     def _on_busy(self, labels: list[str]) -> None:
         self._status.setText(" · ".join(labels[:3]) + (" …" if len(labels) > 3 else ""))

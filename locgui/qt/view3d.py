@@ -16,7 +16,7 @@ It publishes its own camera to ``AppState.view_camera`` (at most every
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3
@@ -28,18 +28,9 @@ from locgui.model.settings import LAYERS
 from locgui.model.state import AppState
 from locgui.qt import legend3d, style
 from locgui.qt.gl_scene import SceneGLWidget
-from locgui.qt.live_draw import clear_live, draw_live
+from locgui.qt.live_draw import clear_live, draw_live, draw_timeline
 from locgui.qt.overlays import coordinate_colours
 
-LAYER_TITLES = {
-    "points": "Point cloud",
-    "cameras": "Database cameras",
-    "ground_truth": "Ground truth",
-    "estimates": "Estimates",
-    "trajectories": "Trajectories",
-    "links": "Matches and selection",
-    "grid": "Floor grid",
-}
 CAMERA_PUBLISH_MS = 33  # the view's camera reaches the model at most ~30 times a second
 QUERY_SCALE = 1.6  # the current query's frustums, x the other frustums' depth
 MIN_SCREEN_FRACTION = 0.07  # ... and at least this fraction of the view's height
@@ -61,6 +52,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         self.query_depth = 1.0  # depth of the current query's drawn frustums (map units)
         self.point_colouring = colours.PointColours(np.zeros((0, 3), np.uint8), "neutral")
         self._errors: np.ndarray | None = None  # the scene's point reprojection errors (cache)
+        self._timeline_drawn: tuple[str, int] | None = None  # (track, frames) drawn by it
         self._build_ui()
         self.gl.point_picked.connect(lambda pid: state.select_point(pid, source="3d"))
         self.gl.camera_picked.connect(self._on_camera_picked)
@@ -70,6 +62,7 @@ class Scene3DPanel(QtWidgets.QWidget):
         state.selection.changed.connect(self._on_selection)
         state.settings.changed.connect(self._on_setting)
         state.live.frame_changed.connect(self._on_live_frame)
+        state.timeline.position_changed.connect(self._on_timeline)
         self._apply_settings()
         self._camera_dirty = False
         self._publish = QtCore.QTimer(self, singleShot=True, interval=CAMERA_PUBLISH_MS)
@@ -117,18 +110,6 @@ class Scene3DPanel(QtWidgets.QWidget):
         )
         self.lod.toggled.connect(lambda on: self.state.settings.set("lod", on))
         bar.addWidget(self.lod)
-        layers = QtWidgets.QToolButton()
-        layers.setText("Layers ")
-        layers.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QtWidgets.QMenu(layers)
-        self.layer_actions: dict[str, QtGui.QAction] = {}
-        for layer in LAYERS:
-            act = menu.addAction(LAYER_TITLES[layer])
-            act.setCheckable(True)
-            act.toggled.connect(lambda on, k=layer: self.state.settings.set(f"layer.{k}", on))
-            self.layer_actions[layer] = act
-        layers.setMenu(menu)
-        bar.addWidget(layers)
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -250,6 +231,9 @@ class Scene3DPanel(QtWidgets.QWidget):
             self._draw_cameras()
             self.query_depth = self._wanted_query_depth()
             self._on_results(None, None)
+        if key == "hidden_methods" and self.state.scene is not None:
+            self._draw_estimates()
+            self._update_legend()
         if key == "point_colouring" and self.state.scene is not None:
             self.point_colouring = self._point_colours()
             self.gl.set_point_colors(self.point_colouring.rgb)
@@ -270,9 +254,7 @@ class Scene3DPanel(QtWidgets.QWidget):
             self.point_size.setValue(float(s["point_size"]))
             self.camera_size.setValue(float(s["frustum_scale"]))
             self.lod.setChecked(bool(s["lod"]))
-        for layer, act in self.layer_actions.items():
-            with QtCore.QSignalBlocker(act):
-                act.setChecked(s.layer_visible(layer))
+        for layer in LAYERS:
             self.gl.set_layer_visible(layer, s.layer_visible(layer))
         self._update_legend()
         self.gl.update()
@@ -320,9 +302,12 @@ class Scene3DPanel(QtWidgets.QWidget):
     def _draw_estimates(self) -> None:
         sel = self.state.selection.current
         by_method: dict[str, list[tuple[str, Rigid3, Camera]]] = {}  # (query, pose, camera)
+        hidden = set(self.state.settings["hidden_methods"])
         for qname, per_method in self.state.results.items():
             for method, r in per_method.items():
-                if r.success and r.cam_from_world is not None and r.camera is not None:
+                if method in hidden or not r.success:
+                    continue
+                if r.cam_from_world is not None and r.camera is not None:
                     by_method.setdefault(method, []).append((qname, r.cam_from_world, r.camera))
         for prefix in ("est", "traj:", "err"):
             for name in self.gl.names(prefix):
@@ -441,6 +426,10 @@ class Scene3DPanel(QtWidgets.QWidget):
             clear_live(self)
         else:
             draw_live(self, update.result, update.centers, update.gt_centers)
+        self._update_legend()
+
+    def _on_timeline(self, track: object, index: int) -> None:
+        draw_timeline(self, track, self.state.timeline.point())
         self._update_legend()
 
     # ------------------------------------------------------------------ view -> model
