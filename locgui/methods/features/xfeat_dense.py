@@ -4,6 +4,9 @@
 on the CPU (the keypoint heatmap and its 5x5 local maxima); keypoint selection, scoring and
 descriptor sampling stay in torch. The same module is what torch runs and what is exported,
 so the two backends differ only in who executes the graph.
+
+Loaded graphs are shared process-wide by file. The file's name is the hash of the weights
+(``onnx_backend.graph_file``), so a shared graph cannot be stale the way a map's resources can.
 """
 
 from __future__ import annotations
