@@ -102,6 +102,24 @@ def test_failed_export_falls_back_to_torch(
     assert len(xfeat.extract(textured_rgb)) == 50
 
 
+def test_failed_export_is_not_retried(
+    backends: tuple[Any, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from locgui.methods.features import xfeat_dense
+
+    calls: list[Path] = []
+
+    def broken(dense: Any, path: Path) -> None:
+        calls.append(path)
+        raise ValueError("unsupported operator")
+
+    monkeypatch.setattr(xfeat_dense, "export_xfeat_dense", broken)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="ValueError: unsupported operator"):
+            xfeat_dense.xfeat_graph(backends[0].dense, tmp_path)
+    assert len(calls) == 1 and not any(tmp_path.iterdir())
+
+
 # ------------------------------------------------------------------------------ graph cache
 def _tiny_module() -> Any:
     import torch

@@ -25,7 +25,7 @@ GRAPH_VERSION = 1
 
 OUTPUTS = ["descriptor_map", "heatmap", "reliability", "local_max"]
 
-_graphs: dict[Path, OnnxGraph] = {}
+_graphs: dict[Path, OnnxGraph | Exception] = {}  # a failed export is not retried
 _graphs_lock = threading.Lock()
 
 
@@ -61,7 +61,7 @@ def export_xfeat_dense(dense: XFeatDense, path: Path) -> None:
     width = torch.export.Dim("width", min=32, max=16384)
     example = torch.rand(1, 3, 480, 640)
     export_graph(
-        dense.cpu(),
+        dense,
         (example,),
         path,
         input_names=["image"],
@@ -72,12 +72,22 @@ def export_xfeat_dense(dense: XFeatDense, path: Path) -> None:
 
 def xfeat_graph(dense: XFeatDense, directory: Path | None = None) -> OnnxGraph:
     """The exported graph of ``dense`` (a CPU module), exported on first use into the cache
-    (``directory``; default ``onnx_backend.cache_dir()``) and shared within the process."""
+    (``directory``; default ``onnx_backend.cache_dir()``) and shared within the process.
+
+    Raises what the export or onnxruntime raised; again, without a second try, for the rest of
+    the process (an export that failed once would fail again, after seconds of work).
+    """
     path = graph_file("xfeat-dense", dense, GRAPH_VERSION, directory)
     with _graphs_lock:
         if path not in _graphs:
-            _graphs[path] = load_graph(path, lambda p: export_xfeat_dense(dense, p))
-        return _graphs[path]
+            try:
+                _graphs[path] = load_graph(path, lambda p: export_xfeat_dense(dense, p))
+            except Exception as exc:  # onnxruntime and the exporter raise many types
+                _graphs[path] = exc
+        graph = _graphs[path]
+    if isinstance(graph, Exception):
+        raise RuntimeError(f"{type(graph).__name__}: {graph}") from graph
+    return graph
 
 
 def run_graph(graph: OnnxGraph, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
