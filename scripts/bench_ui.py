@@ -7,7 +7,9 @@ Prints:
      drawn the highlighted point (budget < 100 ms),
   3. 3D view frames/s while orbiting, at 100k and 1M points, with and without level of detail,
   4. the match debugger with 5000 matches: a filter change until the canvas is repainted
-     (budget < 100 ms).
+     (budget < 100 ms),
+  5. timeline scrubbing over a 3000-frame live run: a step until the timeline and the 3D view
+     are repainted (budget < 50 ms).
 
 Usage:
   QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
@@ -235,6 +237,62 @@ def bench_match_filter(window, n: int = 5000) -> None:
           f"{statistics.median(lat):.1f} ms, max {max(lat):.1f} ms  (budget < 100 ms)")
 
 
+def synthetic_run(n: int, state) -> None:
+    """A stopped live run of ``n`` 640x480 frames in ``state`` (a slow circle, every 50th
+    frame lost, each with its own thumbnail), as a live session would have recorded it."""
+    from locgui.core.camera import Camera
+    from locgui.core.pose import Rigid3, axis_angle_to_rotmat
+    from locgui.methods.live.results import LOST, TRACKED, LiveFrameResult
+
+    cam = Camera("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    state.live.begin("synthetic.mp4", "sfm")
+    log = state.live.runs[-1]
+    for i in range(n):
+        a = 2 * np.pi * i / n
+        R = axis_angle_to_rotmat(np.array([0.0, a, 0.0]))
+        pose = Rigid3(R, -R @ np.array([2 * np.cos(a), 0.0, 2 * np.sin(a)]))
+        lost = i % 50 == 25
+        r = LiveFrameResult(i, i / 30, f"frame{i:05d}", LOST if lost else TRACKED, "",
+                            cam_from_world=None if lost else pose, camera=cam,
+                            num_inliers=int(rng.integers(40, 300)), num_matches=300,
+                            timings={"total": 0.05}, gt_cam_from_world=pose)  # fmt: skip
+        log.append(r, np.roll(base, i, axis=1))
+    state.live.stopped()
+
+
+def bench_timeline(window, n: int = 3000) -> None:
+    """Timeline scrubbing over an ``n``-frame live run: each step timed from the seek to the
+    end of a synchronous repaint of the timeline and the 3D view (camera at the cursor,
+    thumbnail, info line, plot cursor)."""
+    from locgui.qt.app import wait_until
+
+    t0 = time.perf_counter()
+    synthetic_run(n, window.state)
+    print(f"  recorded a synthetic {n}-frame run with thumbnails in "
+          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    window.docks["timeline"].show()
+    window.docks["timeline"].raise_()
+    wait_until(lambda: False, 0.5)
+    timeline = window.state.timeline
+    rng = np.random.default_rng(1)
+    steps = [("step", None)] * 40 + [("jump", int(i)) for i in rng.integers(0, n, 40)]
+    lat: dict[str, list[float]] = {"step": [], "jump": []}
+    timeline.seek(n // 3)
+    for kind, target in steps:
+        t0 = time.perf_counter()
+        timeline.seek(timeline.index + 1 if target is None else target)
+        window.timeline.repaint()
+        window.view3d.gl.repaint()
+        lat[kind].append((time.perf_counter() - t0) * 1000)
+    for kind, values in lat.items():
+        what = "next frame" if kind == "step" else "jump to a random frame"
+        print(f"timeline scrub over {n:,} frames ({what}) -> timeline and 3D view repainted, "
+              f"{len(values)} steps: median {statistics.median(values):.1f} ms, "
+              f"max {max(values):.1f} ms  (budget < 50 ms)")  # fmt: skip
+
+
 def bench_fps(n_points: int, lod: bool, seconds: float = 3.0) -> tuple[float, int]:
     from locgui.core.pose import Rigid3
     from locgui.qt.app import wait_until
@@ -323,6 +381,7 @@ def main() -> int:
             stats.sort_stats("cumulative").print_stats("locgui", args.profile)
         bench_click(window)
     bench_match_filter(window)
+    bench_timeline(window)
     window.close()
     if not args.skip_fps:
         for n in (100_000, 1_000_000):
