@@ -103,7 +103,13 @@ def test_live_run_with_the_timeline_and_the_scene_tree(
     window.live.set_paused(True)
     window.docks["tree"].raise_()
     qtbot.waitUntil(lambda: window.live.status.text() != "", timeout=20_000)
-    qtbot.wait(500)
+    log, plot = live.runs[-1], window.timeline.plot
+    def plotted() -> bool:  # the plot holds every frame recorded (paused: no more come)
+        xs = plot.curve.getData()[0]
+        return xs is not None and len(xs) == len(log)
+
+    qtbot.waitUntil(plotted, timeout=20_000)
+    qtbot.wait(300)
     assert window.docks["timeline"].isVisible() and live.active
     width, height = window.requested
     assert window.width() <= width and window.height() <= height

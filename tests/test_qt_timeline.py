@@ -66,6 +66,15 @@ def test_tree_ticks_hide_layers_and_methods_and_clicks_select(main_window, qtbot
     other = next(n for n in state.queries if n != sfm.query_name)
     state.select_query(other, source="queries")
     assert tree.tree.currentItem() is tree.items[f"query:{other}"]
+    # A new result keeps the other items (and what the user expanded or collapsed).
+    query_item = tree.items[f"query:{sfm.query_name}"]
+    query_item.setExpanded(True)
+    tree.items["scene"].setExpanded(False)
+    state.set_result(exact_result(tiny_scene, qids[1], db[0]))
+    tree.rebuild()
+    assert tree.items[f"query:{sfm.query_name}"] is query_item and query_item.isExpanded()
+    assert not tree.items["scene"].isExpanded()
+    assert f"result:{tiny_scene.images[qids[1]].name}|sfm" in tree.items
     # The Layers menu is gone: the tree is where layers are toggled.
     assert not any(
         getattr(w, "text", lambda: "")().startswith("Layers")

@@ -15,7 +15,8 @@ from locgui.model.entities import Entity
 from locgui.model.state import AppState
 from locgui.qt import style
 
-REBUILD_MS = 150
+REBUILD_MS = 250
+NAME_WIDTH = 190
 KEY = QtCore.Qt.ItemDataRole.UserRole
 EXPANDED = {"scene", "queries", "methods", "live"}  # expanded on a first build
 
@@ -31,9 +32,7 @@ class EntityTree(QtWidgets.QWidget):
         self.tree.setHeaderLabels(["Entity", ""])
         self.tree.setUniformRowHeights(True)
         self.tree.header().setStretchLastSection(True)
-        self.tree.header().setSectionResizeMode(
-            0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents
-        )
+        self.tree.setColumnWidth(0, NAME_WIDTH)  # not ResizeToContents: it measures every row
         self.tree.setToolTip(
             "Tick to show or hide in the 3D view; click to select (an image, a query, a "
             "result) or to scrub a method's results or a live run in the timeline"
@@ -71,45 +70,44 @@ class EntityTree(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ model -> tree
     def rebuild(self) -> None:
+        """Bring the tree in line with the state: items of unchanged nodes are kept (their
+        expansion too), new nodes added, gone ones removed, texts and check boxes updated."""
         self._timer.stop()
         nodes = entities.build(self.state, style.method_color)
-        flat = [n for node in nodes for n in node.walk()]
-        if [n.key for n in flat] == list(self.items):
-            self._refresh(flat)  # the same nodes: texts and check boxes only (cheap)
-            return
-        bar = self.tree.verticalScrollBar().value()
         self._building = True
-        self.tree.setUpdatesEnabled(False)
         try:
-            self.tree.clear()
-            self.items = {}
-            for node in nodes:
-                self.tree.addTopLevelItem(self._item(node))
-            for key, item in self.items.items():
-                item.setExpanded(key in self._expanded)
+            items: dict[str, QtWidgets.QTreeWidgetItem] = {}
+            self._sync(self.tree.invisibleRootItem(), nodes, items)
+            self.items = items
             self.follow_selection()
         finally:
-            self.tree.setUpdatesEnabled(True)
-            self._building = False
-        self.tree.verticalScrollBar().setValue(bar)
-
-    def _refresh(self, flat: list[Entity]) -> None:
-        self._building = True
-        try:
-            for node in flat:
-                self._fill(self.items[node.key], node)
-        finally:
             self._building = False
 
-    def _item(self, node: Entity) -> QtWidgets.QTreeWidgetItem:
+    def _sync(
+        self,
+        parent: QtWidgets.QTreeWidgetItem,
+        nodes: list[Entity],
+        items: dict[str, QtWidgets.QTreeWidgetItem],
+    ) -> None:
+        current = [c for i in range(parent.childCount()) if (c := parent.child(i)) is not None]
+        moved = [c.data(0, KEY) for c in current] != [n.key for n in nodes]
+        if moved:  # re-added items lose their expansion: set again below
+            by_key = {c.data(0, KEY): c for c in current}
+            parent.takeChildren()
+            current = [by_key[n.key] if n.key in by_key else self._new_item(n) for n in nodes]
+            parent.addChildren(current)
+        for item, node in zip(current, nodes, strict=True):
+            self._fill(item, node)
+            items[node.key] = item
+            self._sync(item, node.children, items)
+            if moved and node.children:
+                item.setExpanded(node.key in self._expanded)
+
+    def _new_item(self, node: Entity) -> QtWidgets.QTreeWidgetItem:
         item = QtWidgets.QTreeWidgetItem()
         item.setData(0, KEY, node.key)
         if node.visible is not None:
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
-        self._fill(item, node)
-        self.items[node.key] = item
-        for child in node.children:
-            item.addChild(self._item(child))
         return item
 
     def _fill(self, item: QtWidgets.QTreeWidgetItem, node: Entity) -> None:
