@@ -73,3 +73,27 @@ def test_empty_and_mismatched_inputs() -> None:
         get_matcher("nope")
     with pytest.raises(MethodError, match="bad configuration"):
         get_matcher("mnn", ratios=0.5)
+
+
+@pytest.mark.parametrize("chunk", [1 << 18, 64 * 5, 1])
+def test_mnn_without_ratio_equals_brute_force_mutual_argmax(chunk: int) -> None:
+    """Without a ratio test the matcher keeps only column maxima (no column argmax): its
+    pairs are exactly the mutual argmax of the whole similarity matrix, on realistic sizes
+    (XFeat-like 64-D, many near-duplicates so that mutuality is often lost) and any chunking."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(400, 64))
+    d1 = np.concatenate([base, base[:150] + 0.3 * rng.normal(size=(150, 64))])
+    d0 = np.concatenate([base[rng.permutation(400)[:300]], rng.normal(size=(212, 64))])
+    d0 = d0 + 0.2 * rng.normal(size=d0.shape)
+    f0, f1 = _features(d0), _features(d1)
+    sim = f0.descriptors.astype(np.float64) @ f1.descriptors.T.astype(np.float64)
+    nn01, nn10 = sim.argmax(1), sim.argmax(0)
+    for min_similarity in (0.0, 0.6):
+        rows = np.flatnonzero(
+            (nn10[nn01] == np.arange(len(d0))) & (sim.max(1) >= min_similarity)
+        )
+        expected = {(int(i), int(nn01[i])) for i in rows}
+        m = get_matcher("mnn", min_similarity=min_similarity, chunk_elements=chunk).match(f0, f1)
+        assert 50 < len(expected) < len(d0)
+        assert _pairs(m) == expected
+        np.testing.assert_allclose(m.scores, sim[m.idx0, m.idx1], atol=1e-5)
