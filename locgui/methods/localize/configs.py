@@ -94,7 +94,7 @@ class SfmConfig(QueryConfig):
     )  # fmt: skip
     early_exit: bool = param(
         False, "match the best-ranked references first and skip the rest of the shortlist when "
-        "their pose already passes validation with a margin (about 1.6x faster, errors about "
+        "their pose already passes validation with a margin (1.3-1.5x faster, errors about "
         "25% larger: fewer correspondences)",
     )  # fmt: skip
     early_exit_refs: int = param(

@@ -3,7 +3,8 @@ the database keypoints' 3D points -> PnP-RANSAC + refinement (pycolmap).
 
 With ``early_exit`` the best-ranked references are matched first; when their pose already
 passes validation with a margin, the rest of the shortlist is not matched (matching is most
-of a query's time). A pose that misses the margin costs one more PnP on every reference.
+of a query's time). A pose that misses the margin costs its lift, refinement and PnP again
+on every reference.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class SfmLocalizer(StructureLocalizer):
                 if self._confident(query, result):
                     return
             result.success, result.cam_from_world, result.num_inliers = False, None, 0
+            for key in ("uncertainty", "validation", "threshold_px", "estimated_focal"):
+                result.extras.pop(key, None)  # of the early pose: not this result's
 
     def _pose(
         self,
