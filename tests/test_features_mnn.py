@@ -44,8 +44,10 @@ def test_mnn_is_symmetric_and_chunking_does_not_change_it() -> None:
     f1 = _features(rng.normal(size=(190, 16)))
     for cfg in ({}, {"ratio": 0.95}, {"min_similarity": 0.5}):
         whole = get_matcher("mnn", **cfg).match(f0, f1)
-        chunked = get_matcher("mnn", chunk_elements=190 * 7, **cfg).match(f0, f1)
-        back = get_matcher("mnn", chunk_elements=257 * 3, **cfg).match(f1, f0)
+        small = {"chunk_elements": 190 * 7, "value_chunk_elements": 190 * 7}
+        chunked = get_matcher("mnn", **small, **cfg).match(f0, f1)
+        small = {"chunk_elements": 257 * 3, "value_chunk_elements": 257 * 3}
+        back = get_matcher("mnn", **small, **cfg).match(f1, f0)
         assert len(whole) > 0
         assert _pairs(whole) == _pairs(chunked)
         assert _pairs(whole) == {(j, i) for i, j in _pairs(back)}
@@ -73,3 +75,28 @@ def test_empty_and_mismatched_inputs() -> None:
         get_matcher("nope")
     with pytest.raises(MethodError, match="bad configuration"):
         get_matcher("mnn", ratios=0.5)
+
+
+@pytest.mark.parametrize("chunk", [1 << 22, 64 * 5, 1])
+def test_mnn_without_ratio_equals_brute_force_mutual_argmax(chunk: int) -> None:
+    """Without a ratio test the matcher keeps only column maxima (no column argmax): its
+    pairs are exactly the mutual argmax of the whole similarity matrix, on realistic sizes
+    (XFeat-like 64-D, many near-duplicates so that mutuality is often lost) and any chunking."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(400, 64))
+    d1 = np.concatenate([base, base[:150] + 0.3 * rng.normal(size=(150, 64))])
+    d0 = np.concatenate([base[rng.permutation(400)[:300]], rng.normal(size=(212, 64))])
+    d0 = d0 + 0.2 * rng.normal(size=d0.shape)
+    f0, f1 = _features(d0), _features(d1)
+    sim = f0.descriptors.astype(np.float64) @ f1.descriptors.T.astype(np.float64)
+    nn01, nn10 = sim.argmax(1), sim.argmax(0)
+    for min_similarity in (0.0, 0.6):
+        rows = np.flatnonzero(
+            (nn10[nn01] == np.arange(len(d0))) & (sim.max(1) >= min_similarity)
+        )
+        expected = {(int(i), int(nn01[i])) for i in rows}
+        matcher = get_matcher("mnn", min_similarity=min_similarity, value_chunk_elements=chunk)
+        m = matcher.match(f0, f1)
+        assert 50 < len(expected) < len(d0)
+        assert _pairs(m) == expected
+        np.testing.assert_allclose(m.scores, sim[m.idx0, m.idx1], atol=1e-5)

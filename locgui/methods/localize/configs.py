@@ -92,6 +92,18 @@ class SfmConfig(QueryConfig):
         100, "with refine_keypoints: when at least this many 2D-3D matches aligned, PnP uses "
         "only those (0: always every match)", 0, 100_000,
     )  # fmt: skip
+    early_exit: bool = param(
+        False, "match the best-ranked references first and skip the rest of the shortlist when "
+        "their pose already passes validation with a margin (1.3-1.5x faster, errors about "
+        "25% larger: fewer correspondences)",
+    )  # fmt: skip
+    early_exit_refs: int = param(
+        2, "with early_exit: references matched before the first pose is tried", 1, 100
+    )
+    early_exit_inliers: int = param(
+        100, "with early_exit: inliers the early pose needs to stop (the margin over "
+        "min_inliers)", 4, 100_000,
+    )  # fmt: skip
 
 
 @dataclass

@@ -65,8 +65,9 @@ class PointsLocalizer(StructureLocalizer):
                 d2 = (2 - 2 * top[:, 1]).clamp_min(0)
                 keep &= d1 <= cfg.ratio**2 * d2
             if cfg.mutual:
-                back = sim.argmax(dim=0)
-                keep &= back[nn] == torch.arange(len(nn))
+                # Query i is its point's best exactly when it reaches the column maximum (the
+                # same stored value): no column argmax, which took half the match stage.
+                keep &= best >= sim.amax(dim=0)[nn]
             q = torch.nonzero(keep).reshape(-1)
             return q.numpy(), rows[nn[q].numpy()], best[q].numpy()
 
