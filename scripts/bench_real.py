@@ -178,14 +178,15 @@ def distractor_images(n: int) -> list[np.ndarray]:
 
 # ------------------------------------------------------------------------------- one variant
 def evaluate_variant(kind: str, data: Path, work: Path, ref: dict[str, Any], methods: list[str],
-                     loo: bool, k_true: float | None) -> dict[str, Any]:  # fmt: skip
+                     loo: bool, k_true: float | None,
+                     max_side: int = 640) -> dict[str, Any]:  # fmt: skip
     from locgui.io import open_scene
     from locgui.methods.mapping.config import MapBuildConfig
     from locgui.methods.mapping.pipeline import build_map
 
     folder = work / kind
     origin = make_variant(kind, data, folder)
-    cfg = MapBuildConfig(device="cpu")
+    cfg = MapBuildConfig(device="cpu", max_side=max_side)
     start = time.perf_counter()
     report = build_map(folder, work / f"{kind}.locmap", cfg)
     seconds = time.perf_counter() - start
@@ -248,17 +249,22 @@ def common_centers(scene: Any, origin: dict[str, str], ref: dict[str, Any]) -> l
 def localize_distractors(bundle: Any, folder: Path, names: list[str], methods: list[str]) -> dict:
     out = {}
     for method in methods:
-        localizer = make(bundle, method)
+        localizer = make(bundle, method, bundle.feature_config.get("max_side") != 640)
         ok = sum(localize_file(localizer, folder / n).success for n in names)
         out[method] = f"{ok}/{len(names)} reported success (must be 0)"
     return out
 
 
-def make(bundle: Any, method: str) -> Any:
+def make(bundle: Any, method: str, map_side: bool = False) -> Any:
+    """``method``'s localizer on ``bundle``; with ``map_side`` its queries are shrunk to the
+    map's feature size (``max_side=0``) instead of the method's default."""
     from locgui.methods.registry import get_method
 
     spec = get_method(method)
-    return spec.create(bundle, spec.make_config(), "cpu")
+    config = spec.make_config()
+    if map_side and hasattr(config, "max_side"):
+        config = spec.make_config(max_side=0)
+    return spec.create(bundle, config, "cpu")
 
 
 def localize_file(localizer: Any, path: Path) -> Any:
@@ -273,6 +279,7 @@ def leave_one_out(scene: Any, folder: Path, origin: dict[str, str], ref: dict[st
                   methods: list[str], work: Path, cfg: Any) -> dict[str, Any]:  # fmt: skip
     from locgui.core.metrics import umeyama
     from locgui.io.bundle import open_bundle
+    from locgui.methods.mapping.config import MapBuildConfig
     from locgui.methods.mapping.pipeline import build_map
 
     errors: dict[str, list[float]] = {m: [] for m in methods}
@@ -295,7 +302,8 @@ def leave_one_out(scene: Any, folder: Path, origin: dict[str, str], ref: dict[st
         sim = umeyama(src, dst)
         truth = ref["centers"][origin[held.name]]
         for m in methods:
-            result = localize_file(make(bundle, m), folder / held.name)
+            full = cfg.max_side != MapBuildConfig().max_side
+            result = localize_file(make(bundle, m, full), folder / held.name)
             if not result.success:
                 failed[m].append(f"{held.name}: {result.reason[:90]}")
                 continue
@@ -332,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-loo", action="store_true", help="skip leave-one-out")
     parser.add_argument("--loo-variants", default="exif,noexif", help="variants with LOO")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--max-side", type=int, default=640,
+        help="map images shrunk to this longer side (4096: full size); queries follow the map",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import torch
@@ -356,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="locgui-bench-real-") as tmp:
         for kind in args.variants.split(","):
             loo = not args.no_loo and kind in args.loo_variants.split(",")
-            row = evaluate_variant(kind, data, Path(tmp), ref, methods, loo, k_true)
+            row = evaluate_variant(kind, data, Path(tmp), ref, methods, loo, k_true, args.max_side)
             rows.append(row)
             print_row(row)
     if args.json:

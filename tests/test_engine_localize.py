@@ -284,3 +284,25 @@ def test_a_failed_shortlist_is_retried_with_more_images(
     assert "retried with 5 images" in result.extras["retry"] and len(result.retrieved) == 5
     t, r = pose_error(result.cam_from_world, query.gt_cam_from_world)  # type: ignore[arg-type]
     assert t < 0.2 and r < 2.0
+
+
+def test_query_size_zero_follows_the_map(tiny_bundle: MapBundle, tiny_queries: list[Query]) -> None:
+    """``max_side=0``: queries are shrunk to the map's own feature size (a map built at full
+    resolution is queried at full resolution); a size of its own still wins."""
+    from locgui.methods.localize.common import query_side
+
+    spec = get_method("sfm")
+    map_side = int(tiny_bundle.feature_config["max_side"])
+    follow = spec.make_config(**{**spec.test_config, "max_side": 0})
+    assert query_side(tiny_bundle, follow) == map_side
+    own = spec.make_config(**{**spec.test_config, "max_side": 200})
+    assert query_side(tiny_bundle, own) == 200
+    small = spec.create(tiny_bundle, own)
+    assert small.extractor.config.max_side == 200
+    localizer = spec.create(tiny_bundle, follow)
+    assert localizer.extractor.config.max_side == map_side
+    q = tiny_queries[0]
+    result = localizer.localize(q, RunContext())
+    assert result.success, result.reason
+    t, r = pose_error(result.cam_from_world, q.gt_cam_from_world)
+    assert t < 0.05 and r < 1.0

@@ -119,11 +119,13 @@ class LiveTracker:
     def _upscale_side(self) -> int:
         """Small frames are enlarged as the map's images were (and the method's queries are),
         so that tracking matches descriptors of the same scale."""
-        from locgui.methods.localize.common import upscale_side
+        from locgui.methods.localize.common import query_side, upscale_side
         from locgui.methods.localize.configs import QueryConfig
 
-        max_side = getattr(getattr(self.localizer, "config", None), "max_side", None)
-        return upscale_side(self.bundle, int(max_side or QueryConfig().max_side))
+        config = getattr(self.localizer, "config", None)
+        if getattr(config, "max_side", None) is None:
+            config = QueryConfig()
+        return upscale_side(self.bundle, query_side(self.bundle, config))
 
     def set_camera(self, camera: Camera | None) -> None:
         """Use ``camera`` for the frames; None lets the method choose (see the class)."""

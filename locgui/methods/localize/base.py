@@ -27,6 +27,7 @@ from locgui.methods.localize.common import (
     map_cache,
     normalize_image,
     query_intrinsics,
+    query_side,
     retrieve,
     upscale_side,
 )
@@ -93,7 +94,8 @@ class StructureLocalizer:
         if intr.note:
             result.extras["intrinsics_note"] = intr.note
         with ctx.stage("extract"):
-            upscale = upscale_side(self.bundle, self.config.max_side)
+            side = query_side(self.bundle, cfg)
+            upscale = upscale_side(self.bundle, side)
             feats = extract_features(self.extractor, rgb, upscale)
         if len(feats) < self.config.min_inliers:
             raise QueryFailure(f"only {len(feats)} keypoints found in the query image")
@@ -102,7 +104,7 @@ class StructureLocalizer:
         result.retrieved = shortlist
         if not shortlist:
             raise QueryFailure("retrieval returned no database image")
-        scale = feature_scale(width, height, cfg.max_side, upscale > 0)
+        scale = feature_scale(width, height, side, upscale > 0)
         return PreparedQuery(rgb, intr, feats, scale, shortlist)
 
     def _solve(

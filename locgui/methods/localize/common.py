@@ -155,7 +155,7 @@ def make_extractor(bundle: Any, cfg: QueryConfig, device: str) -> Any:
     kind = bundle.feature_type
     options = dict(bundle.feature_config)
     options[KEYPOINT_BUDGET.get(kind, "top_k")] = cfg.max_keypoints
-    options["max_side"] = cfg.max_side
+    options["max_side"] = query_side(bundle, cfg)
     return get_extractor(kind, device=device, resources=bundle.resources, **options)
 
 
@@ -197,6 +197,15 @@ def extract_features(extractor: Any, rgb: np.ndarray, upscale_to: int = 0) -> An
     back = np.array([width / size[0], height / size[1]], np.float32)
     return Features(feats.keypoints * back, feats.descriptors, feats.scores, (width, height),
                     feats.kind)  # fmt: skip
+
+
+def query_side(bundle: Any, cfg: Any) -> int:
+    """The longer side a query is shrunk to for features: the method's ``max_side``, or with
+    0 the map's own (queries and map descriptors then share a scale: a map built at full
+    resolution is queried at full resolution)."""
+    if cfg.max_side:
+        return int(cfg.max_side)
+    return int(bundle.feature_config.get("max_side") or 0)
 
 
 def upscale_side(bundle: Any, max_side: int) -> int:

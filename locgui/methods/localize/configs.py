@@ -43,8 +43,9 @@ class QueryConfig:
         2048, "query keypoints kept (highest scores first)", min=64, max=16384
     )
     max_side: int = param(
-        640, "the query is shrunk so its longer side is at most this for features (px)", 160, 4096
-    )
+        640, "the query is shrunk so its longer side is at most this for features (px; 0: the "
+        "map's own size, for maps built at full resolution)", 0, 8192,
+    )  # fmt: skip
     retrieval_k: int = param(5, "database images shortlisted by global retrieval", 1, 100)
     retry_k: int = param(
         10, "when no pose is found, retry once with this many more shortlisted images "

@@ -15,7 +15,7 @@ import numpy as np
 
 from locgui.core.results import LocalizationResult, Matches2D2D, Matches2D3D, Query, Retrieved
 from locgui.methods.localize.base import PreparedQuery, StructureLocalizer
-from locgui.methods.localize.common import QueryFailure, make_matcher
+from locgui.methods.localize.common import QueryFailure, make_matcher, query_side
 from locgui.methods.localize.configs import SfmConfig
 from locgui.methods.localize.correspondences import matches_to_2d3d
 from locgui.methods.localize.pnp import absolute_pose
@@ -127,7 +127,7 @@ class SfmLocalizer(StructureLocalizer):
             )
         if cfg.refine_keypoints and len(m2d3d):
             with ctx.stage("refine"):
-                refs = reference_images(self.bundle, cfg.max_side)
+                refs = reference_images(self.bundle, query_side(self.bundle, cfg))
                 m2d3d.query_xy, refined = refine_query_points(prepared.rgb, m2d3d, matches, refs)
             result.extras["refined_keypoints"] = int(refined.sum())
             if cfg.min_aligned and refined.sum() >= cfg.min_aligned:
