@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/bench_live.py [--minutes 5] [--clip-seconds 30] [--fps 15]
         [--method sfm] [--lockstep] [--device cpu|cuda|auto] [--threads 2] [--json OUT]
-        [--wall-minutes M] [--pipeline] [--track-keypoints N]
-        [--compare --rounds R --variants old,new,pipeline,both]  # A/B, alternating
+        [--wall-minutes M] [--sequential] [--track-keypoints N]
+        [--compare --rounds R --variants old,new,budget,pipeline]  # A/B, alternating
 
 The demo scene and its map come from the workbench's demo cache (``$XDG_CACHE_HOME/locgui/
 demo``, generated and mapped on first use); the clip (``render_video``, same seed, with its
@@ -153,8 +153,8 @@ def compare(args: Any) -> None:
     root = demo_root()
     bundle_path = Path(args.bundle) if args.bundle else prepare_demo(root, RunContext())
     clip = Path(args.clip) if args.clip else demo_clip(root, args.clip_seconds, args.fps)
-    known = {"old": (False, 0), "new": (False, args.track_keypoints),  # the defaults
-             "pipeline": (True, 0), "both": (True, args.track_keypoints)}  # fmt: skip
+    known = {"old": (False, 0), "new": (True, args.track_keypoints),  # the defaults
+             "budget": (False, args.track_keypoints), "pipeline": (True, 0)}  # fmt: skip
     variants = {v: known[v] for v in args.variants.split(",")}
     figures: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     print(f"load before: {os.getloadavg()}", flush=True)
@@ -210,8 +210,8 @@ def main() -> None:
     parser.add_argument("--bundle", default=None, help="another map bundle (default: demo)")
     parser.add_argument("--clip", default=None, help="another clip with <stem>.tum.txt beside")
     parser.add_argument(
-        "--pipeline", action="store_true",
-        help="extract frame t+1 on a second thread while frame t is tracked",
+        "--sequential", action="store_true",
+        help="extract and track each frame on one thread (no two-stage pipeline)",
     )  # fmt: skip
     parser.add_argument(
         "--track-keypoints", type=int, default=None,
@@ -219,15 +219,15 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--compare", action="store_true",
-        help="A/B in one process: 'old' (all keypoints) and 'new' (the defaults: reduced "
-        "keypoints while healthy) alternate, --minutes each, --rounds times, on a worker "
-        "thread as in the workbench; prints one line per run and the medians",
+        help="A/B in one process: 'old' (one stage, all keypoints) and 'new' (the defaults: "
+        "two stages, reduced keypoints while healthy) alternate, --minutes each, --rounds "
+        "times, on a worker thread as in the workbench; prints each run and the medians",
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2, help="rounds of --compare")
     parser.add_argument(
         "--variants", default="old,new",
-        help="for --compare, of old, new, pipeline (two stages, all keypoints), both (two "
-        "stages, reduced keypoints); the first is the reference of the ratios",
+        help="for --compare, of old, new, budget (one stage, reduced keypoints), pipeline "
+        "(two stages, all keypoints); the first is the reference of the ratios",
     )  # fmt: skip
     args = parser.parse_args()
     if args.compare:
@@ -248,7 +248,7 @@ def main() -> None:
     clip = Path(args.clip) if args.clip else demo_clip(root, args.clip_seconds, args.fps)
     before = machine()
     source = looping(clip, args.minutes * 60.0)
-    options = session_options(args, args.pipeline, args.track_keypoints)
+    options = session_options(args, not args.sequential, args.track_keypoints)
     session = open_session(bundle_path, source, options)
     memory: dict[str, Any] = {"per_minute_rss_mb": []}
     t0, cpu0 = time.monotonic(), time.process_time()

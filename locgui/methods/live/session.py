@@ -2,12 +2,14 @@
 thread (the UI calls ``step`` from its device executor), keep the trajectory, record TUM
 and an optional annotated video, and summarize the run.
 
-With ``pipeline`` (off by default), ``run`` works in two stages: a prefetch thread takes
+With ``pipeline`` (the default), ``run`` works in two stages: a prefetch thread takes
 frame t+1 from the capture and extracts its features while the calling thread tracks frame
 t (the native feature and PnP code release the GIL). Each frame's result is the same as in
-the sequential loop; only which frames a real-time source drops can differ. On the shared
-2-core machine it was measured on (load ~4), it gave 4 % more frames/s for a p90 latency
-3x as long (the two stages only take cores from each other), hence off.
+the sequential loop; only which frames a real-time source drops can differ. Measured on 2
+cores (scripts/bench_live.py --compare): at load ~1.4 it took the demo clip from 17 to 23
+frames/s for a p90 latency of 87 instead of 64 ms; on cores that other processes keep
+busy (load ~4) the stages only take cores from each other (+3 % frames/s, p90 x1.8), and
+``pipeline=False`` is the better choice there.
 
     session = open_session("room.locmap", "clip.mp4", method="sfm")
     summary = session.run(max_frames=300, on_frame=lambda r: print(r.line()))
@@ -66,7 +68,7 @@ class LiveSession:
         *,
         tum_path: str | Path | None = None,
         video_path: str | Path | None = None,
-        pipeline: bool = False,
+        pipeline: bool = True,
     ) -> None:
         self.tracker = tracker
         self.pipeline = pipeline
@@ -274,7 +276,9 @@ class LiveSession:
 
 class _Prefetch:
     """Takes frames from the capture and prepares them (features) one frame ahead of the
-    tracker, on its own thread; at most one prepared frame waits."""
+    tracker, on its own thread. It takes the next frame only once the tracker has taken
+    the previous one: one frame in flight keeps the latency near extraction + tracking
+    (and a live source's frame as fresh as it can be)."""
 
     def __init__(self, capture: LatestFrameCapture, tracker: LiveTracker) -> None:
         self.capture = capture
@@ -283,14 +287,18 @@ class _Prefetch:
         self._halt = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
+        self._slot = threading.Semaphore(1)  # released when the tracker takes a frame
         self._thread = threading.Thread(target=self._loop, name="live-prefetch", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         try:
             while not self._halt.is_set():
+                if not self._slot.acquire(timeout=0.1):
+                    continue
                 frame = self.capture.get(0.1)
                 if frame is None:
+                    self._slot.release()
                     if self.capture.finished:
                         return
                     continue
@@ -310,7 +318,9 @@ class _Prefetch:
         """The next prepared frame; None on timeout or at the end. Raises what the prefetch
         thread raised."""
         try:
-            return self._queue.get(timeout=timeout)
+            item = self._queue.get(timeout=timeout)
+            self._slot.release()
+            return item
         except queue.Empty:
             if self._error is not None:
                 raise self._error from None
@@ -351,7 +361,7 @@ class SessionOptions:
     device: str = "cpu"
     tum_path: str | Path | None = None
     video_path: str | Path | None = None
-    pipeline: bool = False
+    pipeline: bool = True
 
 
 def open_session(bundle: Any, source: Any, options: SessionOptions | None = None) -> LiveSession:
