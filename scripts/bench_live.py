@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/bench_live.py [--minutes 5] [--clip-seconds 30] [--fps 15]
         [--method sfm] [--lockstep] [--device cpu|cuda|auto] [--threads 2] [--json OUT]
-        [--wall-minutes M]
+        [--wall-minutes M] [--sequential] [--track-keypoints N]
+        [--compare --rounds R --variants old,new,budget,pipeline]  # A/B, alternating
 
 The demo scene and its map come from the workbench's demo cache (``$XDG_CACHE_HOME/locgui/
 demo``, generated and mapped on first use); the clip (``render_video``, same seed, with its
@@ -124,6 +125,73 @@ def looping(clip: Path, total_seconds: float) -> Any:
     return LoopingSource()
 
 
+def session_options(args: Any, pipeline: bool, track_keypoints: int | None) -> Any:
+    from dataclasses import replace
+
+    from locgui.methods.live.config import TrackerConfig
+    from locgui.methods.live.session import SessionOptions
+
+    tracker = TrackerConfig()
+    if track_keypoints is not None:
+        tracker = replace(tracker, track_keypoints=track_keypoints)
+    return SessionOptions(
+        method=args.method, lockstep=args.lockstep, device=args.device, tracker=tracker,
+        pipeline=pipeline,
+    )  # fmt: skip
+
+
+def compare(args: Any) -> None:
+    """Old and new live settings alternately in this process (see ``--compare``)."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from locgui.methods.live.session import open_session
+    from locgui.model.building import demo_root, prepare_demo
+    from locgui.runtime.context import RunContext
+
+    root = demo_root()
+    bundle_path = Path(args.bundle) if args.bundle else prepare_demo(root, RunContext())
+    clip = Path(args.clip) if args.clip else demo_clip(root, args.clip_seconds, args.fps)
+    known = {"old": (False, 0), "new": (True, args.track_keypoints),  # the defaults
+             "budget": (False, args.track_keypoints), "pipeline": (True, 0)}  # fmt: skip
+    variants = {v: known[v] for v in args.variants.split(",")}
+    figures: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+    print(f"load before: {os.getloadavg()}", flush=True)
+    for r in range(args.rounds):
+        for name in list(variants) if r % 2 == 0 else list(variants)[::-1]:
+            pipeline, keypoints = variants[name]
+            options = session_options(args, pipeline, keypoints)
+            session = open_session(bundle_path, looping(clip, args.minutes * 60.0), options)
+            # On a worker thread, as the workbench runs it: on a loaded machine, torch's
+            # two-thread kernels called from the main thread ran up to 10x slower here.
+            box: list[Any] = []
+            worker = threading.Thread(target=lambda s=session, b=box: b.append(s.run()))
+            worker.start()
+            worker.join()
+            s = box[0].to_dict()
+            row = {
+                "fps": s["fps_localized"],
+                "p50": s["latency_ms"]["p50"],
+                "p90": s["latency_ms"]["p90"],
+                "tracked": s["fractions"].get("tracked", 0.0),
+                "localized": s["localized_fraction"],
+                "err_mm": 1000 * (s["median_error_t"] or float("nan")),
+            }
+            figures[name].append(row)
+            print(f"round {r} {name}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items()),
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
+    med = {n: {k: float(np.median([row[k] for row in rows])) for k in rows[0]}
+           for n, rows in figures.items()}  # fmt: skip
+    for n, m in med.items():
+        print(f"median {n}: " + " ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    ref = next(iter(med))
+    for n in list(med)[1:]:
+        fps, p90 = med[n]["fps"] / med[ref]["fps"], med[n]["p90"] / med[ref]["p90"]
+        print(f"{n}/{ref}: frames/s x{fps:.2f}, p90 latency x{p90:.2f}")
+    print(f"load after {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0, help="source time to play")
@@ -141,12 +209,35 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the figures here")
     parser.add_argument("--bundle", default=None, help="another map bundle (default: demo)")
     parser.add_argument("--clip", default=None, help="another clip with <stem>.tum.txt beside")
+    parser.add_argument(
+        "--sequential", action="store_true",
+        help="extract and track each frame on one thread (no two-stage pipeline)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--track-keypoints", type=int, default=None,
+        help="keypoints matched while the track is healthy (0: all; default: the setting's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--compare", action="store_true",
+        help="A/B in one process: 'old' (one stage, all keypoints) and 'new' (the defaults: "
+        "two stages, reduced keypoints while healthy) alternate, --minutes each, --rounds "
+        "times, on a worker thread as in the workbench; prints each run and the medians",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of --compare")
+    parser.add_argument(
+        "--variants", default="old,new",
+        help="for --compare, of old, new, budget (one stage, reduced keypoints), pipeline "
+        "(two stages, all keypoints); the first is the reference of the ratios",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.compare:
+        compare(args)
+        return
 
     import torch
 
     torch.set_num_threads(args.threads)
-    from locgui.methods.live.session import SessionOptions, open_session
+    from locgui.methods.live.session import open_session
     from locgui.model.building import demo_root, prepare_demo
     from locgui.runtime.context import RunContext
 
@@ -157,7 +248,7 @@ def main() -> None:
     clip = Path(args.clip) if args.clip else demo_clip(root, args.clip_seconds, args.fps)
     before = machine()
     source = looping(clip, args.minutes * 60.0)
-    options = SessionOptions(method=args.method, lockstep=args.lockstep, device=args.device)
+    options = session_options(args, not args.sequential, args.track_keypoints)
     session = open_session(bundle_path, source, options)
     memory: dict[str, Any] = {"per_minute_rss_mb": []}
     t0, cpu0 = time.monotonic(), time.process_time()

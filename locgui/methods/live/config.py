@@ -33,6 +33,10 @@ class TrackerConfig:
         3.0, "tracking: skip map points this many times nearer or farther than in mapping",
         1.1, 100.0,
     )  # fmt: skip
+    track_keypoints: int = param(
+        1024, "tracking: while the track is healthy, match only this many of the frame's "
+        "best keypoints (all of them when that gives a weak pose; 0: always all)", 0, 100_000,
+    )  # fmt: skip
     ransac_threshold: float = param(
         4.0, "tracking: PnP inlier threshold (px at 640 px image width)", 0.5, 64.0
     )

@@ -17,7 +17,9 @@ smoothed toward the prediction.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,24 +40,48 @@ log = logging.getLogger(__name__)
 
 class MemoExtractor:
     """Wraps an extractor so that the tracker and the relocalizing method extract the same
-    frame only once (the last image and its features are kept; an image is the same when it
-    is the same array or equal to it, as the enlarged copies of one small frame are)."""
+    frame only once: the last ``keep`` images and their features are kept (an image is the
+    same when it is the same array or equal to it, as the enlarged copies of one small frame
+    are). Thread-safe: a pipelined session extracts the next frame while the method may
+    relocalize the current one."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, keep: int = 3) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
-        self._last: tuple[np.ndarray, Any] | None = None
+        self.keep = keep
+        self._recent: list[tuple[np.ndarray, Any]] = []
+        self._lock = threading.Lock()
 
     def extract(self, rgb: np.ndarray) -> Any:
-        last = self._last
-        if last is not None and (
-            last[0] is rgb or (last[0].shape == rgb.shape and np.array_equal(last[0], rgb))
-        ):
-            return last[1]
+        with self._lock:
+            recent = list(self._recent)
+        for image, feats in reversed(recent):
+            if image is rgb or (image.shape == rgb.shape and np.array_equal(image, rgb)):
+                return feats
         feats = self.inner.extract(rgb)
-        self._last = (rgb, feats)
+        with self._lock:
+            self._recent = [*self._recent, (rgb, feats)][-self.keep :]
         return feats
+
+
+@dataclass
+class PreparedFrame:
+    """A frame ready for tracking (``LiveTracker.prepare``; may run on another thread).
+
+    Attributes:
+        rgb: (H, W, 3) uint8 pixels, None when the frame is unusable (``error`` says why).
+        feats: its local features (None without an extractor).
+        seconds: time spent extracting them.
+        started: ``time.perf_counter()`` when preparing began (a frame's latency counts
+            from there, so time waiting for the tracker is included).
+    """
+
+    rgb: np.ndarray | None
+    feats: Any = None
+    seconds: float = 0.0
+    error: str = ""
+    started: float = field(default_factory=time.perf_counter)
 
 
 class LiveTracker:
@@ -102,6 +128,7 @@ class LiveTracker:
             cfg.jump_translation * radius, cfg.jump_rotation, cfg.smoothing, cfg.max_gap
         )
         self._pending: tuple[float, Rigid3] | None = None
+        self._healthy = False
 
     def _make_extractor(self, device: str) -> MemoExtractor | None:
         inner = getattr(self.localizer, "extractor", None)
@@ -136,8 +163,25 @@ class LiveTracker:
         """Forget the motion history (the next frame relocalizes)."""
         self.motion.reset()
         self._pending = None
+        self._healthy = False
 
     # ------------------------------------------------------------------ per frame
+    def prepare(self, rgb: np.ndarray) -> PreparedFrame:
+        """Normalize a frame and extract its features: the part of ``process`` that does
+        not depend on the previous frames (so it can run a frame ahead on another thread)."""
+        from locgui.methods.localize.common import QueryFailure, extract_features, normalize_image
+
+        started = time.perf_counter()
+        try:
+            rgb = normalize_image(rgb)
+        except QueryFailure as exc:
+            return PreparedFrame(None, error=str(exc), started=started)
+        if self.extractor is None:
+            return PreparedFrame(rgb, started=started)
+        start = time.perf_counter()
+        feats = extract_features(self.extractor, rgb, self.upscale)
+        return PreparedFrame(rgb, feats, time.perf_counter() - start, started=started)
+
     def process(
         self,
         rgb: np.ndarray,
@@ -145,25 +189,24 @@ class LiveTracker:
         name: str = "",
         index: int = 0,
         gt_cam_from_world: Rigid3 | None = None,
+        prepared: PreparedFrame | None = None,
     ) -> LiveFrameResult:
-        """Localize one frame: (H, W, 3) uint8 RGB taken at ``timestamp`` seconds."""
-        from locgui.methods.localize.common import QueryFailure, extract_features, normalize_image
-
-        start = time.perf_counter()
+        """Localize one frame: (H, W, 3) uint8 RGB taken at ``timestamp`` seconds
+        (``prepared``: its ``prepare`` output when that already ran)."""
         timings: dict[str, float] = {}
         res = LiveFrameResult(index, timestamp, name or f"frame_{index:06d}", LOST, "")
         res.gt_cam_from_world = gt_cam_from_world
-        try:
-            rgb = normalize_image(rgb)
-        except QueryFailure as exc:
-            res.reason = str(exc)
+        if prepared is None:
+            prepared = self.prepare(rgb)
+        start = prepared.started  # latency includes extraction and any wait for the tracker
+        if prepared.rgb is None:
+            res.reason = prepared.error
             return self._finish(res, timings, start)
+        rgb, feats = prepared.rgb, prepared.feats
         height, width = rgb.shape[:2]
         res.image_size = (width, height)
-        feats = None
-        if self.extractor is not None:
-            with timed(timings, "extract"):
-                feats = extract_features(self.extractor, rgb, self.upscale)
+        if feats is not None:
+            timings["extract"] = prepared.seconds
             res.keypoints = feats.keypoints
         predicted = self.motion.predict(timestamp)
         camera = self.camera if self.camera is not None and self._fits(width, height) else None
@@ -174,9 +217,7 @@ class LiveTracker:
             and camera is not None
             and predicted is not None
         ):
-            attempt = track_against_points(
-                self.points, feats, predicted, camera, self.config, timings
-            )
+            attempt = self._track(self.points, feats, predicted, camera, timings)
             res.candidates, res.matched_xy, res.inliers = (
                 attempt.candidates, attempt.xy, attempt.inliers,
             )  # fmt: skip
@@ -200,6 +241,28 @@ class LiveTracker:
             self._accept_track(track, res, f" (relocalization did not do better: {reloc_reason})")
         return self._finish(res, timings, start)
 
+    def _track(
+        self,
+        points: MapPoints,
+        feats: Any,
+        predicted: Rigid3,
+        camera: Camera,
+        timings: dict[str, float],
+    ) -> Measurement:
+        """Track with the ``track_keypoints`` best keypoints while the track is healthy (the
+        last frame was tracked with at least ``recheck_inliers``); with all of them when
+        that is not so, or when the reduced set does not give such a pose."""
+        cfg = self.config
+        budget = cfg.track_keypoints
+        if self._healthy and 0 < budget < len(feats):
+            best = np.argsort(-np.asarray(feats.scores), kind="stable")[:budget]
+            attempt = track_against_points(
+                points, feats.subset(np.sort(best)), predicted, camera, cfg, timings
+            )
+            if attempt.pose is not None and attempt.num_inliers >= cfg.recheck_inliers:
+                return attempt
+        return track_against_points(points, feats, predicted, camera, cfg, timings)
+
     def _fits(self, width: int, height: int) -> bool:
         return self.camera is not None and (self.camera.width, self.camera.height) == (
             width,
@@ -211,6 +274,7 @@ class LiveTracker:
     ) -> LiveFrameResult:
         timings["total"] = time.perf_counter() - start
         res.timings = timings
+        self._healthy = res.status == TRACKED and res.num_inliers >= self.config.recheck_inliers
         if res.cam_from_world is not None and res.gt_cam_from_world is not None:
             res.error_t, res.error_r = pose_error(res.cam_from_world, res.gt_cam_from_world)
         if res.status != LOST and res.num_matches:

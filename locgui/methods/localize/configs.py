@@ -144,6 +144,31 @@ class RprConfig(QueryConfig):
         2000, "5-point RANSAC trials per reference at most (a reference with fewer than ~30% "
         "inliers needs more and is rarely worth it)", 100, 100_000,
     )  # fmt: skip
+    relpose_estimator: str = param(
+        "poselib", "relative-pose RANSAC: poselib (PROSAC by match score, confidence stop) or "
+        "pycolmap (LO-RANSAC, the previous default)", choices=("poselib", "pycolmap"),
+    )  # fmt: skip
+    ransac_min_iterations: int = param(
+        50, "RANSAC trials per reference at least before the confidence stop (the previous "
+        "default: 1000)", 1, 100_000,
+    )  # fmt: skip
+    ransac_confidence: float = param(
+        0.9999, "RANSAC stops once an all-inlier sample was drawn with this probability",
+        0.5, 0.999999,
+    )  # fmt: skip
+    prosac: bool = param(
+        False, "draw RANSAC samples from the best-scored matches first (poselib PROSAC; "
+        "measured no faster here and a little less accurate on the demo scene)",
+    )  # fmt: skip
+    conclusive_support: int = param(
+        200, "skip the rest of the shortlist once the references solved so far agree and the "
+        "best has this many supporting map points (0: always solve every reference)",
+        0, 100_000,
+    )  # fmt: skip
+    parallel_references: int = param(
+        2, "references matched and solved at the same time (threads; 1: one after another)",
+        1, 16,
+    )  # fmt: skip
     min_inliers: int = param(20, "fewer essential-matrix inliers than this is a failure", 5, 1000)
     min_scale_points: int = param(
         6, "matched map points needed to recover the metric scale", 2, 1000

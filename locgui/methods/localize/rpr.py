@@ -1,7 +1,9 @@
 """The ``rpr`` localizer: the classical baseline of relative pose regression papers.
 
-The query's pose relative to the top retrieved reference comes from 2D-2D matches (essential
-matrix, 5-point LO-RANSAC + refinement, pycolmap); its translation has unit length. The metric
+The query's pose relative to each retrieved reference comes from 2D-2D matches (essential
+matrix: 5-point PROSAC ordered by match score with poselib, or LO-RANSAC with pycolmap, then
+refinement; see ``relpose``); its translation has unit length. The references are matched
+and solved on ``parallel_references`` threads (the native solvers release the GIL). The metric
 scale comes from the map: matched points that the reference observes are triangulated in the
 reference frame with the unit-baseline relative pose, and their depth is compared with the
 depth of the map points (median ratio). ``query_from_world = query_from_ref * ref_from_world``.
@@ -10,6 +12,7 @@ If a reference fails, the next one in the shortlist is tried.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,15 +20,12 @@ import numpy as np
 
 from locgui.core.camera import Camera
 from locgui.core.pose import Rigid3
-from locgui.core.results import LocalizationResult, Matches2D2D, Matches2D3D, Query
+from locgui.core.results import LocalizationResult, Matches2D2D, Matches2D3D, Query, Retrieved
 from locgui.methods.localize.base import PreparedQuery, StructureLocalizer
 from locgui.methods.localize.common import QueryFailure, make_matcher
 from locgui.methods.localize.configs import RprConfig
-from locgui.methods.localize.geometry import (
-    from_pycolmap_rigid,
-    reprojection_errors,
-    to_pycolmap_camera,
-)
+from locgui.methods.localize.geometry import reprojection_errors
+from locgui.methods.localize.relpose import RansacSettings, relative_pose
 from locgui.runtime.context import RunContext
 
 MIN_TRIANGULATION_DEG = 0.5
@@ -35,35 +35,6 @@ AGREE_EXTENT = 0.25
 """Two reference poses agree when their centres are within this fraction of the map extent..."""
 AGREE_DEG = 10.0
 """... and their rotations within this many degrees."""
-
-
-def relative_pose(
-    cam_ref: Camera,
-    xy_ref: np.ndarray,
-    cam_q: Camera,
-    xy_q: np.ndarray,
-    threshold: float,
-    seed: int,
-    max_trials: int = 2000,
-) -> tuple[Rigid3, np.ndarray] | None:
-    """``query_from_ref`` with unit translation and the (N,) inlier mask, or None
-    (5-point LO-RANSAC, at most ``max_trials`` trials, then refinement on the inliers)."""
-    import pycolmap
-
-    opts = pycolmap.RANSACOptions()
-    opts.max_error = float(threshold)
-    opts.random_seed = int(seed)
-    opts.max_num_trials = int(max_trials)
-    c_ref, c_q = to_pycolmap_camera(cam_ref), to_pycolmap_camera(cam_q)
-    a = np.ascontiguousarray(xy_ref, np.float64)
-    b = np.ascontiguousarray(xy_q, np.float64)
-    out = pycolmap.estimate_relative_pose(c_ref, a, c_q, b, opts)
-    if out is None:
-        return None
-    mask = np.asarray(out["inlier_mask"], bool).reshape(-1)
-    refined = pycolmap.refine_relative_pose(out["cam2_from_cam1"], c_ref, a, c_q, b, mask)
-    rigid = refined["cam2_from_cam1"] if isinstance(refined, dict) else out["cam2_from_cam1"]
-    return from_pycolmap_rigid(rigid), mask
 
 
 def triangulated_depths(
@@ -119,6 +90,21 @@ class Candidate:
     support: int
 
 
+class PairFailure(QueryFailure):
+    """A reference that gave no pose, with the matches it was tried on (for the UI)."""
+
+    def __init__(self, message: str, pair: Matches2D2D) -> None:
+        super().__init__(message)
+        self.pair = pair
+
+
+def _report(ctx: RunContext, outcome: Candidate | QueryFailure) -> None:
+    """The matches of one reference as a partial result (as soon as they exist)."""
+    pair = outcome.pair if isinstance(outcome, Candidate | PairFailure) else None
+    if pair is not None:
+        ctx.partial("matches_2d2d", [pair])
+
+
 class RprLocalizer(StructureLocalizer):
     """Essential-matrix relative pose to retrieved references, scaled by the map.
 
@@ -150,12 +136,13 @@ class RprLocalizer(StructureLocalizer):
             )
         reasons: list[str] = []
         candidates: list[Candidate] = []
-        for item in prepared.retrieved:
-            ctx.check_cancelled()
-            try:
-                candidates.append(self._from_reference(item.image_id, prepared, ctx, result))
-            except QueryFailure as exc:
-                reasons.append(f"{item.name}: {exc}")
+        solved = self._solve_references(prepared, ctx)
+        result.extras["references_solved"] = len(solved)
+        for item, outcome in solved:
+            if isinstance(outcome, QueryFailure):
+                reasons.append(f"{item.name}: {outcome}")
+            else:
+                candidates.append(outcome)
         if not candidates:
             raise QueryFailure("; ".join(reasons) if reasons else "no reference image")
         best = max(candidates, key=lambda c: self._pooled_support(c, candidates, prepared))
@@ -175,6 +162,88 @@ class RprLocalizer(StructureLocalizer):
                 f"best reference {self.bundle.scene.images[best.ref_id].name}: only "
                 f"{best.support} map points agree with the pose (< {self.config.min_scale_points})"
             )
+
+    def _solve_references(
+        self, prepared: PreparedQuery, ctx: RunContext
+    ) -> list[tuple[Retrieved, Candidate | QueryFailure]]:
+        """(reference, outcome) for the shortlist, best-retrieved first.
+
+        The references go in waves of ``parallel_references`` (the first wave holds at
+        least ``min_agreeing``), on a thread pool when that is above 1: each reference gets
+        its own child context and their stage timings are added up afterwards
+        (thread-seconds, so "match" + "relative_pose" can exceed the query's wall-clock
+        time). After a wave whose candidates are conclusive (``_conclusive``) the rest of
+        the shortlist is skipped. Partial results are reported from the calling thread.
+        """
+        cfg = self.config
+        items = list(prepared.retrieved)
+        workers = max(1, min(cfg.parallel_references, len(items)))
+        sizes = [max(workers, cfg.min_agreeing)]
+        while sum(sizes) < len(items):
+            sizes.append(workers)
+        done: list[tuple[Retrieved, Candidate | QueryFailure]] = []
+        pool = ThreadPoolExecutor(workers, "rpr-reference") if workers > 1 else None
+        try:
+            for size in sizes:
+                wave = items[len(done) : len(done) + size]
+                for item, outcome in zip(wave, self._wave(wave, prepared, ctx, pool), strict=True):
+                    done.append((item, outcome))
+                    _report(ctx, outcome)
+                if len(done) < len(items) and self._conclusive(done, prepared):
+                    break
+        finally:
+            if pool is not None:  # a pool per query: no thread outlives it (start-up ~0.1 ms)
+                pool.shutdown(wait=True, cancel_futures=True)
+        return done
+
+    def _wave(
+        self,
+        wave: list[Retrieved],
+        prepared: PreparedQuery,
+        ctx: RunContext,
+        pool: ThreadPoolExecutor | None,
+    ) -> list[Candidate | QueryFailure]:
+        if pool is None or len(wave) == 1:
+            outcomes: list[Candidate | QueryFailure] = []
+            for item in wave:
+                ctx.check_cancelled()
+                outcomes.append(self._attempt(item.image_id, prepared, ctx))
+            return outcomes
+        children = [ctx.child() for _ in wave]
+        futures = [
+            pool.submit(self._attempt, item.image_id, prepared, child)
+            for item, child in zip(wave, children, strict=True)
+        ]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            wait(futures)  # also after a failure: the children's timings are complete
+            for child in children:
+                for stage, seconds in child.timings.items():
+                    ctx.timings[stage] = ctx.timings.get(stage, 0.0) + seconds
+
+    def _conclusive(
+        self, done: list[tuple[Retrieved, Candidate | QueryFailure]], prepared: PreparedQuery
+    ) -> bool:
+        """Whether the references solved so far settle the query: the best of them has at
+        least ``conclusive_support`` supporting map points and enough references agree."""
+        need = self.config.conclusive_support
+        candidates = [o for _, o in done if isinstance(o, Candidate)]
+        if need <= 0 or len(candidates) < self.config.min_agreeing:
+            return False
+        best = max(candidates, key=lambda c: self._pooled_support(c, candidates, prepared))
+        return (
+            best.support >= need
+            and self._agreeing(best, candidates) >= self.config.min_agreeing
+        )
+
+    def _attempt(
+        self, ref_id: int, prepared: PreparedQuery, ctx: RunContext
+    ) -> Candidate | QueryFailure:
+        try:
+            return self._from_reference(ref_id, prepared, ctx)
+        except QueryFailure as exc:
+            return exc
 
     def _pooled_support(
         self, cand: Candidate, candidates: list[Candidate], prepared: PreparedQuery
@@ -208,9 +277,7 @@ class RprLocalizer(StructureLocalizer):
             <= AGREE_DEG
         )
 
-    def _from_reference(
-        self, ref_id: int, prepared: PreparedQuery, ctx: RunContext, result: LocalizationResult
-    ) -> Candidate:
+    def _from_reference(self, ref_id: int, prepared: PreparedQuery, ctx: RunContext) -> Candidate:
         cfg = self.config
         feats = prepared.features
         db = self.cache.image(ref_id)
@@ -223,26 +290,31 @@ class RprLocalizer(StructureLocalizer):
                 scores=m.scores.astype(np.float32),
                 point3D_ids=db.point3D_ids[m.idx1],
             )
-        ctx.partial("matches_2d2d", [pair])
         if len(m) < cfg.min_inliers:
-            raise QueryFailure(f"{len(m)} matches < {cfg.min_inliers}")
+            raise PairFailure(f"{len(m)} matches < {cfg.min_inliers}", pair)
         cam_ref = self.bundle.scene.camera_of(ref_id)
         ref_from_world = self.bundle.scene.images[ref_id].cam_from_world
         if ref_from_world is None:
-            raise QueryFailure("the reference image has no pose")
+            raise PairFailure("the reference image has no pose", pair)
         cam_q = prepared.intrinsics.camera
         threshold = cfg.ransac_threshold * prepared.scale
+        settings = RansacSettings(
+            cfg.relpose_estimator, threshold, cfg.ransac_iterations, cfg.ransac_min_iterations,
+            cfg.ransac_confidence, cfg.prosac, cfg.seed,
+        )  # fmt: skip
         with ctx.stage("relative_pose"):
-            rel = relative_pose(
-                cam_ref, pair.db_xy, cam_q, pair.query_xy, threshold, cfg.seed,
-                cfg.ransac_iterations,
-            )  # fmt: skip
+            rel = relative_pose(cam_ref, pair.db_xy, cam_q, pair.query_xy, settings, pair.scores)
             if rel is None:
-                raise QueryFailure("no essential matrix found")
+                raise PairFailure("no essential matrix found", pair)
             q_from_ref, mask = rel
             if mask.sum() < cfg.min_inliers:
-                raise QueryFailure(f"{int(mask.sum())} inliers < {cfg.min_inliers}")
-            scale, rows = self._metric_scale(pair, mask, cam_ref, cam_q, ref_from_world, q_from_ref)
+                raise PairFailure(f"{int(mask.sum())} inliers < {cfg.min_inliers}", pair)
+            try:
+                scale, rows = self._metric_scale(
+                    pair, mask, cam_ref, cam_q, ref_from_world, q_from_ref
+                )
+            except QueryFailure as exc:
+                raise PairFailure(str(exc), pair) from exc
             pose = Rigid3(q_from_ref.rotation, scale * q_from_ref.translation) * ref_from_world
             xyz = self.cache.xyz_of(pair.point3D_ids[rows])
             err = reprojection_errors(cam_q, pose, pair.query_xy[rows], xyz)
