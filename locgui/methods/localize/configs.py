@@ -145,7 +145,7 @@ class RprConfig(QueryConfig):
         "inliers needs more and is rarely worth it)", 100, 100_000,
     )  # fmt: skip
     relpose_estimator: str = param(
-        "poselib", "relative-pose RANSAC: poselib (PROSAC by match score, confidence stop) or "
+        "poselib", "relative-pose RANSAC: poselib (confidence stop; PROSAC with prosac) or "
         "pycolmap (LO-RANSAC, the previous default)", choices=("poselib", "pycolmap"),
     )  # fmt: skip
     ransac_min_iterations: int = param(
