@@ -86,6 +86,36 @@ def test_match_table_joins_2d2d_to_2d3d(tiny_scene):
     assert linking.match_counts(result) == {db: (n, n - 3)}
 
 
+def test_match_table_joins_refined_keypoints(tiny_scene):
+    """sfm moves its query keypoints by sub-pixel alignment (and keeps only the aligned ones
+    for PnP): the 2D-2D matches still find their 2D-3D rows, so the debugger shows their
+    inlier flags instead of "no 3D"."""
+    qid, db = tiny_scene.split_ids("test")[0], tiny_scene.split_ids("train")[0]
+    result = exact_result(tiny_scene, qid, db, n_outliers=3)
+    m3d = result.matches_2d3d
+    n = len(m3d)
+    rng = np.random.default_rng(0)
+    m3d.query_xy = m3d.query_xy + rng.uniform(-0.7, 0.7, m3d.query_xy.shape)  # refined
+    keep = np.arange(n) != 5  # one match not aligned: dropped from the 2D-3D matches
+    result.matches_2d3d = type(m3d)(m3d.query_xy[keep], m3d.xyz[keep], m3d.point3D_ids[keep],
+                                    m3d.source_image_ids[keep], m3d.inliers[keep],
+                                    m3d.reproj_error[keep])  # fmt: skip
+    table = linking.match_table(result, db, tiny_scene)
+    expected = np.concatenate([np.arange(5), [-1], np.arange(5, n - 1), [-1, -1]])
+    np.testing.assert_array_equal(table.m3d_index, expected)
+    assert table.inlier[:3].tolist() == [False] * 3
+    assert table.inlier[3:n].sum() == n - 4  # every inlier but the dropped one
+    # A second 2D-2D match of the same point, a pixel further: the row stays with the nearer.
+    m = result.matches_2d2d[0]
+    extra = m.query_xy[7] + 1.0
+    result.matches_2d2d = [type(m)(m.image_id, np.vstack([m.query_xy, extra]),
+                                   np.vstack([m.db_xy, m.db_xy[7]]), np.append(m.scores, 1.0),
+                                   np.append(m.point3D_ids, m.point3D_ids[7]))]  # fmt: skip
+    table = linking.match_table(result, db, tiny_scene)
+    assert table.m3d_index[7] == 6 and table.m3d_index[-1] == -1
+    assert len(np.unique(table.m3d_index[table.m3d_index >= 0])) == n - 1
+
+
 def test_observations_are_the_point_track(tiny_scene):
     row = int(np.argmax(tiny_scene.points.track_lengths()))
     pid = int(tiny_scene.points.ids[row])

@@ -50,8 +50,37 @@ class MatchTable:
         )
 
 
-def _key(pid: int, xy: np.ndarray) -> tuple[int, int, int]:
-    return int(pid), round(float(xy[0]) * 64), round(float(xy[1]) * 64)
+JOIN_TOLERANCE_PX = 16.0
+"""How far a 2D-3D match's query pixel may lie from its 2D-2D match's: sfm aligns query
+keypoints to the map (``refine_keypoints``, at most 3 px at the feature size, so up to about
+13 px in a 12-megapixel photo shrunk to 640)."""
+
+
+def _join(pids: np.ndarray, query_xy: np.ndarray, m3d: Matches2D3D, image_id: int) -> np.ndarray:
+    """(N,) row in ``m3d`` of each 2D-2D match (point id ``pids``, query pixel ``query_xy``)
+    through ``image_id``, -1 for none: the row of the same point whose query pixel is nearest,
+    within ``JOIN_TOLERANCE_PX`` (a refined keypoint moved; an exact pixel join lost every
+    refined match, and the debugger showed all of them as "no 3D"). A row joins one match
+    at most, the nearest (sfm keeps one 2D-3D match per map point)."""
+    rows: dict[int, list[int]] = {}
+    for i, (pid, src) in enumerate(zip(m3d.point3D_ids, m3d.source_image_ids, strict=True)):
+        if src in (image_id, -1):
+            rows.setdefault(int(pid), []).append(i)
+    xy3 = np.asarray(m3d.query_xy, float).reshape(-1, 2)
+    out = np.full(len(query_xy), -1, np.int64)
+    best: dict[int, tuple[float, int]] = {}  # row -> (distance, match): one match per row
+    for j, (pid, q) in enumerate(zip(np.asarray(pids).reshape(-1), query_xy, strict=True)):
+        cands = rows.get(int(pid))
+        if not cands:
+            continue
+        dist = np.linalg.norm(xy3[cands] - q, axis=1)
+        k = int(np.argmin(dist))
+        row, d = cands[k], float(dist[k])
+        if d <= JOIN_TOLERANCE_PX and d < best.get(row, (np.inf, -1))[0]:
+            best[row] = (d, j)
+    for row, (_, j) in best.items():
+        out[j] = row
+    return out
 
 
 def match_table(
@@ -59,9 +88,10 @@ def match_table(
 ) -> MatchTable:
     """Matches to draw for ``image_id`` (None: every 2D-3D match, query side only).
 
-    2D-2D matches of that image are joined to the 2D-3D matches by (point id, query pixel) to
-    get their inlier flag and error. Without 2D-2D matches, the 2D-3D matches that came
-    through the image are drawn, their database pixel read from the point's track in ``scene``.
+    2D-2D matches of that image are joined to the 2D-3D matches by point id and nearest query
+    pixel (``_join``) to get their inlier flag and error. Without 2D-2D matches, the 2D-3D
+    matches that came through the image are drawn, their database pixel read from the point's
+    track in ``scene``.
     """
     m3d = result.matches_2d3d if result.matches_2d3d is not None else Matches2D3D.empty()
     if image_id is None:
@@ -71,17 +101,7 @@ def match_table(
         rows = np.flatnonzero(m3d.source_image_ids == image_id)
         return _from_2d3d(m3d, rows, image_id, scene)
     m = pairs[0]
-    lookup = {
-        _key(pid, xy): i
-        for i, (pid, xy, src) in enumerate(
-            zip(m3d.point3D_ids, m3d.query_xy, m3d.source_image_ids, strict=True)
-        )
-        if src in (image_id, -1)
-    }
-    idx = np.array(
-        [lookup.get(_key(p, q), -1) for p, q in zip(m.point3D_ids, m.query_xy, strict=True)],
-        dtype=np.int64,
-    ).reshape(-1)
+    idx = _join(m.point3D_ids, np.asarray(m.query_xy, float).reshape(-1, 2), m3d, image_id)
     has = idx >= 0
     inlier = np.zeros(len(idx), bool)
     error = np.full(len(idx), np.nan)
