@@ -133,6 +133,11 @@ def test_timeline_follows_a_live_run_until_the_user_scrubs_back() -> None:
     keys = [t.key for t in state.timeline.tracks()]
     assert keys == ["live:2", "live:1"] and state.timeline.track.key == "live:2"
     assert state.timeline.point() is None  # no frame yet
+    # Only the two newest runs keep their thumbnails (memory stays bounded).
+    log.append(_frame(11), _rgb(11))
+    assert log.frame(11).thumbnail is not None
+    state.live.begin("cam 0", "sfm")
+    assert log.frame(11).thumbnail is None and log.frame(11).num_inliers == 111
 
 
 def test_query_track_seeks_select_the_query_and_follow_the_selection(tiny_scene) -> None:

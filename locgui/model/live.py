@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 STOPPED, STARTING, RUNNING, PAUSED = "stopped", "starting", "running", "paused"
 MAX_RUNS = 5  # live runs kept for the timeline
+THUMBNAIL_RUNS = 2  # ... the newest of them with their thumbnails
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class LiveState:
         self.latest = None
         self._count += 1
         self.runs = [*self.runs, RunLog(source, method, self._count)][-MAX_RUNS:]
+        for old in self.runs[:-THUMBNAIL_RUNS]:
+            old.drop_thumbnails()  # bounded memory: at most two runs' thumbnails
         self.run_added.emit(self.runs[-1])
         self.frame_changed.emit(None)
         self._set_status(STARTING)

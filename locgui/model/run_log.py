@@ -5,7 +5,8 @@ frames the UI never drew; the timeline reads any of them back (``frame``, main t
 while the run goes on and after it ended. Per frame it keeps what the timeline shows: time,
 status and reason, the pose and ground truth, inliers and matches, latency, errors, and a
 small JPEG thumbnail of the image (``THUMB_SIDE`` px on the long side, about 10 KB; no
-thumbnails beyond ``THUMB_BUDGET`` bytes, so a run of hours stays bounded).
+thumbnails beyond ``THUMB_BUDGET`` bytes, so a run of hours stays bounded; ``LiveState``
+keeps thumbnails of its two newest runs only).
 
 Numeric columns live in arrays grown by doubling, so drawing a 3000-frame trajectory or
 plotting its inliers is a slice, not a rebuild. Thread-safe.
@@ -127,6 +128,12 @@ class RunLog:
             self._thumbs.append(thumb)
             self._thumb_bytes += len(thumb or b"")
             self._n = i + 1
+
+    def drop_thumbnails(self) -> None:
+        """Free the thumbnails (an older run: its frames and figures stay)."""
+        with self._lock:
+            self._thumbs = [None] * len(self._thumbs)
+            self._thumb_bytes = 0
 
     def column(self, key: str) -> np.ndarray:
         """A column ("time", "status", "inliers", "matches", "latency", "error_t", "error_r",
