@@ -118,7 +118,6 @@ class RprLocalizer(StructureLocalizer):
 
     def __init__(self, bundle: Any, config: RprConfig, device: str = "cpu") -> None:
         super().__init__(bundle, config, device)
-        self._extent: Any = None
         self.matcher = make_matcher(
             config.matcher, bundle.feature_type, config, self.device, bundle.resources
         )
@@ -264,11 +263,10 @@ class RprLocalizer(StructureLocalizer):
     def _agreeing(self, best: Candidate, candidates: list[Candidate]) -> int:
         """How many candidates (the best included) give about the same pose as the best."""
         from locgui.core.metrics import rotation_error_deg
-        from locgui.methods.localize.validation import MapExtent
+        from locgui.methods.localize.validation import MapExtent, map_extent
 
-        if self._extent is None:
-            self._extent = MapExtent.of(self.bundle.scene) or MapExtent(np.zeros(3), 1.0)
-        limit = AGREE_EXTENT * self._extent.radius
+        extent = map_extent(self.bundle) or MapExtent(np.zeros(3), 1.0)
+        limit = AGREE_EXTENT * extent.radius
         return sum(
             1
             for c in candidates

@@ -37,7 +37,6 @@ class SfmLocalizer(StructureLocalizer):
 
     def __init__(self, bundle: Any, config: SfmConfig, device: str = "cpu") -> None:
         super().__init__(bundle, config, device)
-        self._extent: Any = None  # MapExtent, False when the map has none (made on first use)
         self.matcher = make_matcher(
             config.matcher, bundle.feature_type, config, self.device, bundle.resources
         )
@@ -156,16 +155,13 @@ class SfmLocalizer(StructureLocalizer):
         image, position uncertainty under ``max_sigma`` map extents."""
         from dataclasses import replace
 
-        from locgui.methods.localize.validation import MapExtent, validate_pose
+        from locgui.methods.localize.validation import map_extent, validate_pose
 
         if result.num_inliers < self.config.early_exit_inliers:
             return False
-        if self._extent is None:
-            self._extent = MapExtent.of(self.bundle.scene) or False
         height, width = np.asarray(query.image).shape[:2]
         checks = replace(EARLY_EXIT_CHECKS, min_inliers=self.config.early_exit_inliers)
-        extent = self._extent or None
-        return not validate_pose(result, width, height, extent, checks)
+        return not validate_pose(result, width, height, map_extent(self.bundle), checks)
 
 
 def _subset(matches: Matches2D3D, keep: np.ndarray) -> Matches2D3D:

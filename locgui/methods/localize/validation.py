@@ -75,6 +75,19 @@ class MapExtent:
         return cls(center, radius) if np.isfinite(radius) and radius > 0 else None
 
 
+def map_extent(bundle: Any) -> MapExtent | None:
+    """The ``MapExtent`` of ``bundle``'s scene, computed once per bundle (kept in its
+    resources); None without a scene or an extent."""
+    scene = getattr(bundle, "scene", None)
+    if scene is None:
+        return None
+    resources = getattr(bundle, "resources", None)
+    if resources is None:
+        return MapExtent.of(scene)
+    extent: MapExtent | None = resources.get("map_extent", "cpu", lambda: MapExtent.of(scene))
+    return extent
+
+
 def validate_pose(
     result: LocalizationResult,
     width: int,
@@ -218,8 +231,7 @@ class ValidatedLocalizer:
     def __init__(self, inner: Any, bundle: Any, checks: PoseChecks | None = None) -> None:
         self.inner = inner
         self.checks = checks or PoseChecks()
-        scene = getattr(bundle, "scene", None)
-        self.extent = MapExtent.of(scene) if scene is not None else None
+        self.extent = map_extent(bundle)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
