@@ -123,15 +123,15 @@ def _result_node(state: Any, query: str, method: str, r: Any, method_colour: Any
     err = state.errors(r)
     detail = counts
     if err is not None and all(math.isfinite(e) for e in err):
-        metric = state.scene is not None and state.scene.units == "metres"
-        detail = f"{length_text(err[0], metric)} / {err[1]:.2f}° · {counts}"
+        detail = f"{length_text(err[0], state)} / {err[1]:.2f}° · {counts}"
     return Entity(f"result:{query}|{method}", method, detail, method_colour(method),
                   tooltip=r.reason)  # fmt: skip
 
 
-def length_text(value: float, metric: bool) -> str:
-    """A distance for the user: "0.9 cm" / "1.25 m" in metres, else 3 significant digits."""
-    if metric:
+def length_text(value: float, state: Any) -> str:
+    """A distance in ``state``'s scene for the user: "0.9 cm" / "1.25 m" in metres, else 3
+    significant digits."""
+    if state.scene is not None and state.scene.units == "metres":
         return f"{100 * value:.1f} cm" if value < 1 else f"{value:.2f} m"
     return f"{value:.3g}"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from locgui.model.live import STARTING
 from locgui.model.selection import Selection
 from locgui.qt import export, style
 from locgui.qt.controller import Workbench
@@ -405,7 +406,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["point"].raise_()
 
     def _on_live_status(self, status: str) -> None:
-        if status == "starting":
+        if status == STARTING:
             self.docks["timeline"].show()
             self.docks["timeline"].raise_()
 

@@ -16,12 +16,14 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from locgui.model.entities import length_text
-from locgui.model.run_log import TimePoint, decode_thumbnail
+from locgui.model.run_log import STATUS_CODES, TimePoint, decode_thumbnail
 from locgui.model.state import AppState
 from locgui.model.timeline import LiveTrack, Track
 from locgui.qt import style
+from locgui.qt.live_draw import STATUS_COLORS
 
-STATUS_COLOURS = {0: style.INLIER, 1: "#ffb020", 2: style.OUTLIER}  # tracked, relocalized, lost
+STATUS_COLOURS = {STATUS_CODES[s]: colour for s, colour in STATUS_COLORS.items()}
+"""The status strip's colours by ``RunLog`` status code (the live HUD's colours)."""
 REPLOT_MS = 250  # a growing live run is replotted at most this often
 PLAY_MS = 33
 THUMB_SIZE = QtCore.QSize(176, 132)
@@ -242,7 +244,7 @@ class TimelineView(QtWidgets.QWidget):
             where = f"frame {p.index + 1:,} / {n:,} · {p.time:.2f} s"
         else:
             where = f"{p.name} ({p.index + 1} / {n})"
-        colour = STATUS_COLOURS.get({"tracked": 0, "relocalized": 1}.get(p.status, 2))
+        colour = STATUS_COLORS.get(p.status, style.OUTLIER)  # "missing": as lost
         status = p.status if isinstance(track, LiveTrack) or p.status == "missing" else (
             "localized" if p.localized else "failed")  # fmt: skip
         parts = [where, f'<b style="color:{colour}">{status}</b>']
@@ -253,9 +255,7 @@ class TimelineView(QtWidgets.QWidget):
         if math.isfinite(p.latency) and p.latency > 0:
             parts.append(f"{1000 * p.latency:.0f} ms")
         if math.isfinite(p.error_t):
-            scene = self.state.scene
-            metric = scene is not None and scene.units == "metres"
-            parts.append(f"error {length_text(p.error_t, metric)} / {p.error_r:.2f}°")
+            parts.append(f"error {length_text(p.error_t, self.state)} / {p.error_r:.2f}°")
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ actions
