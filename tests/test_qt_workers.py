@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -10,6 +12,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from locgui.qt.workers import TaskState, WorkerBridge  # noqa: E402
+from locgui.runtime.priority import BACKGROUND_NICENESS  # noqa: E402
 
 
 @pytest.fixture
@@ -155,3 +158,16 @@ def test_shutdown_with_work_in_flight_cancels_and_joins(qtbot):
     assert queued.is_cancel_requested
     with pytest.raises(RuntimeError, match="shut down"):
         bridge.submit(lambda ctx: 1, "localize")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_jobs_run_at_a_lower_priority_than_the_ui_thread(bridge, qtbot):
+    def job(ctx):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    task = bridge.submit(job, "localize", "job")
+    with qtbot.waitSignal(task.done, timeout=5000):
+        pass
+    ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert task.state is TaskState.FINISHED
+    assert task.value == min(19, ui + BACKGROUND_NICENESS)

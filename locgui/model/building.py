@@ -9,6 +9,7 @@ from typing import Any
 from locgui.core.errors import Cancelled, LocguiError, MethodError
 from locgui.model.jobs import is_bundle
 from locgui.runtime.context import RunContext
+from locgui.runtime.priority import lower_process_priority
 
 
 def demo_root() -> Path:
@@ -84,10 +85,6 @@ def generate_subprocess(out: Path, preset: str, ctx: RunContext) -> Path:
                              pass_context=True))  # fmt: skip
 
 
-BACKGROUND_NICENESS = 10
-"""Added to a child process's nice value (Linux/macOS; 0..19, higher yields more)."""
-
-
 def run_in_child(
     ref: str,
     args: tuple[Any, ...],
@@ -155,15 +152,10 @@ def _child_main(
     """Runs in the child process (``import locgui`` first: the zlib/pycolmap order), at a
     lower CPU priority: background work yields the cores to the window when it needs them."""
     import importlib
-    import os
 
     import locgui  # noqa: F401
 
-    if hasattr(os, "nice"):
-        try:
-            os.nice(BACKGROUND_NICENESS)
-        except OSError:
-            pass
+    lower_process_priority()
 
     def progress(stage: str, fraction: float, message: str) -> None:
         messages.put(("progress", stage, fraction, message))

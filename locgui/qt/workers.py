@@ -26,6 +26,7 @@ from PySide6 import QtCore
 
 from locgui.core.errors import Cancelled
 from locgui.runtime.context import RunContext
+from locgui.runtime.priority import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class _Executor(QtCore.QThread):
             self._cv.notify()
 
     def run(self) -> None:
+        lower_thread_priority()  # the UI thread gets the cores first when it needs them
         while True:
             with self._cv:
                 while not self._queue and not self._stopping:
