@@ -15,6 +15,7 @@ from locgui.model.selection import Selection
 from locgui.qt import export, style
 from locgui.qt.controller import Workbench
 from locgui.qt.entity_tree import EntityTree
+from locgui.qt.frame_pacer import FramePacer
 from locgui.qt.image_view import DatabaseImagePanel
 from locgui.qt.info_panels import NotificationPanel, PointPanel
 from locgui.qt.live_dock import LiveDock
@@ -51,6 +52,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.view3d = Scene3DPanel(self.state)
         self.setCentralWidget(self.view3d)
+        self.pacer = FramePacer(self)  # the 3D view makes every repaint recompose the window
         self.queries = QueryPanel(self.bench)
         self.methods = MethodsPanel(self.bench)
         self.results = ResultsPanel(self.state)
