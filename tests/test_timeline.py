@@ -214,3 +214,26 @@ def test_entity_tree_mirrors_the_state_and_drives_visibility_and_selection(tiny_
     entities.select(state, "method:sfm")
     assert state.timeline.track.key == "queries:sfm"
     assert state.timeline.point().query == q
+
+
+def test_query_tracks_are_rebuilt_when_read_not_per_result(tiny_scene, monkeypatch) -> None:
+    """Localize all streams one result at a time: the shown track is not rebuilt for each
+    (that was quadratic in the number of queries)."""
+    state = AppState()
+    state.set_scene(tiny_scene, path=Path("tiny"))
+    qids, db = tiny_scene.split_ids("test"), tiny_scene.split_ids("train")[0]
+    state.set_result(exact_result(tiny_scene, qids[0], db))
+    state.timeline.show(state.timeline.track_by_key("queries:sfm"))
+    built: list[str] = []
+    original = QueryTrack._point
+
+    def counted(self, i, name):
+        built.append(name)
+        return original(self, i, name)
+
+    monkeypatch.setattr(QueryTrack, "_point", counted)
+    for qid in qids[1:]:
+        state.set_result(exact_result(tiny_scene, qid, db))
+    assert built == []
+    point = state.timeline.point()
+    assert point is not None and len(built) == len(state.queries)

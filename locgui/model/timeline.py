@@ -53,8 +53,8 @@ class QueryTrack:
             self._points = [self._point(i, q) for i, q in enumerate(sorted(self.state.queries))]
         return self._points
 
-    def __len__(self) -> int:
-        return len(self.points())
+    def __len__(self) -> int:  # every query, localized or not: no rebuild needed
+        return len(self.state.queries)
 
     def frame(self, i: int) -> TimePoint:
         return self.points()[i]
