@@ -214,25 +214,20 @@ def run_live(request: LiveRequest, control: LiveControl, ctx: RunContext) -> Any
     from locgui.methods.live.session import open_session
 
     session = open_session(request.bundle, request.source, request.options)
-    centers: list[np.ndarray] = []
-    gt: list[np.ndarray] = []
+    # The run's log holds the trajectory (thumbnails only when the UI keeps the log).
+    runlog = request.log if request.log is not None else RunLog(str(request.source), "live")
 
     def on_frame(result: Any) -> None:
         frame = session.last_frame
         if frame is None:
             return
         control.running(session)
-        if request.log is not None:
-            request.log.append(result, frame.rgb)
-        if result.cam_from_world is not None:
-            centers.append(result.cam_from_world.center)
-        if result.gt_cam_from_world is not None:
-            gt.append(result.gt_cam_from_world.center)
+        runlog.append(result, frame.rgb if request.log is not None else None)
         update = LiveUpdate(
             frame.rgb,
             result,
-            np.array(centers).reshape(-1, 3),
-            np.array(gt).reshape(-1, 3),
+            _finite_rows(runlog.column("center")),
+            _finite_rows(runlog.column("gt_center")),
             session.stats.recent_fps(),
             session.capture.status().dropped,
             session.intrinsics_note,
@@ -250,3 +245,8 @@ def run_live(request: LiveRequest, control: LiveControl, ctx: RunContext) -> Any
         raise
     ctx.partial("summary", summary)
     return summary
+
+
+def _finite_rows(points: np.ndarray) -> np.ndarray:
+    """The rows of an (N, 3) column that hold a point (frames without one are NaN)."""
+    return points[np.isfinite(points[:, 0])]
