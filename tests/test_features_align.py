@@ -65,3 +65,18 @@ def test_local_affines_fit_through_outliers() -> None:
     np.testing.assert_allclose(fitted, np.broadcast_to(A, fitted.shape), atol=1e-4)
     too_few = local_affines(src[:3], dst[:3])
     np.testing.assert_array_equal(too_few, np.broadcast_to(np.eye(2), (3, 2, 2)))
+
+
+def test_align_affine_is_the_same_past_the_remap_row_limit() -> None:
+    """Over 32766 points (cv2.remap's row limit, so sampled in blocks): the points past the
+    limit refine exactly as they do alone."""
+    rgb = textured_image(320, 240, seed=3)
+    src, dst = gray_image(rgb, None), gray_image(warp(rgb, HOMOGRAPHY), None)
+    xy = np.tile(textured_points(300, 320, 240, seed=0), (110, 1))  # 33000 points
+    start = apply_homography(HOMOGRAPHY, xy) + 0.7
+    cfg = AlignConfig(iterations=2)
+    got, ok = align_affine(src, dst, xy, start, None, cfg)
+    tail, tail_ok = align_affine(src, dst, xy[-50:], start[-50:], None, cfg)
+    assert tail_ok.any()
+    np.testing.assert_array_equal(ok[-50:], tail_ok)
+    np.testing.assert_array_equal(got[-50:], tail)
