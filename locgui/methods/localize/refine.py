@@ -27,10 +27,12 @@ log = logging.getLogger(__name__)
 
 class ReferenceImages:
     """Grayscale copies of a bundle's mapping images at the feature resolution, read on first
-    use and kept for the ``capacity`` most recently used images (one 640x480 image: 0.3 MB).
+    use and kept for the ``capacity`` most recently used images (one 640x480 image: 0.3 MB,
+    so 77 MB at most). Decoding is 7 ms an image: with room for fewer images than the map
+    has (the demo: 72), the shortlist of most queries needed a decode or two.
     """
 
-    def __init__(self, bundle: Any, max_side: int | None, capacity: int = 64) -> None:
+    def __init__(self, bundle: Any, max_side: int | None, capacity: int = 256) -> None:
         self.bundle = bundle
         self.max_side = max_side
         self.capacity = capacity
