@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from locgui.methods.features.align import AlignConfig, align_affine, gray_image, local_affines
+from locgui.methods.features.align import (
+    AlignConfig,
+    align_templates,
+    gray_image,
+    local_affines,
+    templates,
+)
 from tests.plugins.features import HOMOGRAPHY, apply_homography, textured_image, warp
 
 
@@ -15,6 +21,23 @@ def homography_jacobians(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
     w = p[:, 2]
     out = h[None, :2, :2] / w[:, None, None]
     return out - (p[:, :2, None] / w[:, None, None] ** 2) * h[None, 2:3, :2]
+
+
+def align_affine(
+    src: np.ndarray,
+    dst: np.ndarray,
+    src_xy: np.ndarray,
+    dst_xy: np.ndarray,
+    affine: np.ndarray | None,
+    config: AlignConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``dst`` of the points at ``src_xy`` in ``src``, as refine_query_points
+    aligns them: a patch leaving ``src`` is rejected too."""
+    cfg = config or AlignConfig()
+    patch, inside = templates(src, src_xy, cfg.window)
+    got, ok = align_templates(patch, affine, dst, dst_xy, cfg)
+    ok &= inside
+    return np.where(ok[:, None], got, dst_xy), ok
 
 
 def textured_points(n: int, width: int, height: int, seed: int) -> np.ndarray:

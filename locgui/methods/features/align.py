@@ -198,33 +198,6 @@ def align_templates(
     return np.where(ok[:, None], refined, start), ok
 
 
-def align_affine(
-    src: np.ndarray,
-    dst: np.ndarray,
-    src_xy: np.ndarray,
-    dst_xy: np.ndarray,
-    affine: np.ndarray | None = None,
-    config: AlignConfig | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``dst`` of the points at ``src_xy`` in ``src``, refined from ``dst_xy``
-    (``templates`` then ``align_templates``; a patch leaving ``src`` is rejected).
-
-    Args:
-        src: (h, w) grayscale.
-        dst: (h', w') grayscale.
-        src_xy, dst_xy: (N, 2) COLMAP pixels.
-        affine: (N, 2, 2) d(dst pixels) / d(src pixels) around each point (None: identity).
-
-    Returns:
-        ((N, 2) float64 refined positions in ``dst``, (N,) bool accepted).
-    """
-    cfg = config or AlignConfig()
-    template, inside = templates(src, src_xy, cfg.window)
-    refined, ok = align_templates(template, affine, dst, dst_xy, cfg)
-    ok &= inside
-    return np.where(ok[:, None], refined, np.asarray(dst_xy, np.float64).reshape(-1, 2)), ok
-
-
 def local_affines(
     src_xy: np.ndarray, dst_xy: np.ndarray, at_xy: np.ndarray | None = None, k: int = 12
 ) -> np.ndarray:
