@@ -64,7 +64,7 @@ def rgb_to_tensor(rgb: np.ndarray, device: torch.device, max_side: int | None) -
     import torch
 
     height, width = rgb.shape[:2]
-    image = np.ascontiguousarray(rgb).astype(np.float32)
+    image: np.ndarray = np.ascontiguousarray(rgb).astype(np.float32)
     w, h = target_size(width, height, max_side)
     if (w, h) != (width, height):
         image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
