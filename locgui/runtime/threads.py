@@ -4,8 +4,8 @@ torch runs its operations on an OpenMP team whose threads, by default, spin for 
 after each parallel region waiting for the next one. On a 2-core machine shared with other
 work (and with ONNX Runtime's and OpenCV's own pools in the same process) the spinning
 threads take the cores from the thread that has work: sfm's matching, 2048 x 5 x ~1000
-descriptors, took 322 ms per query with spinning and 81-131 ms with sleeping threads at
-loadavg 5-7 (the same run, alternating). Idle-machine timings are unchanged.
+descriptors, took 202-322 ms per query with spinning and 81-131 ms with sleeping threads at
+loadavg 5-7 (runs alternating).
 """
 
 from __future__ import annotations
