@@ -216,6 +216,9 @@ def main() -> int:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--no-fox", action="store_true")
     args = parser.parse_args()
+    from locgui.runtime.threads import sleep_when_idle
+
+    sleep_when_idle()  # as the app does, before torch loads
     import torch
 
     torch.set_num_threads(args.threads)

@@ -180,13 +180,17 @@ def main() -> int:
         "--omp-wait",
         choices=("passive", "active"),
         default=None,
-        help="OMP_WAIT_POLICY for torch's threads (set before torch loads)",
+        help="OMP_WAIT_POLICY for torch's threads (set before torch loads; default: the "
+        "app's, sleep_when_idle)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="passes over the queries")
     parser.add_argument("--cprofile", type=int, default=0, help="queries to cProfile")
     args = parser.parse_args()
     if args.omp_wait:
         os.environ["OMP_WAIT_POLICY"] = args.omp_wait.upper()
+    from locgui.runtime.threads import sleep_when_idle
+
+    sleep_when_idle()
     import torch
 
     torch.set_num_threads(args.threads)

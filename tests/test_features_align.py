@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from locgui.methods.features.align import AlignConfig, align_affine, gray_image, local_affines
+from locgui.methods.features.align import (
+    AlignConfig,
+    align_templates,
+    gray_image,
+    local_affines,
+    templates,
+)
 from tests.plugins.features import HOMOGRAPHY, apply_homography, textured_image, warp
 
 
@@ -15,6 +21,23 @@ def homography_jacobians(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
     w = p[:, 2]
     out = h[None, :2, :2] / w[:, None, None]
     return out - (p[:, :2, None] / w[:, None, None] ** 2) * h[None, 2:3, :2]
+
+
+def align_affine(
+    src: np.ndarray,
+    dst: np.ndarray,
+    src_xy: np.ndarray,
+    dst_xy: np.ndarray,
+    affine: np.ndarray | None,
+    config: AlignConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``dst`` of the points at ``src_xy`` in ``src``, as refine_query_points
+    aligns them: a patch leaving ``src`` is rejected too."""
+    cfg = config or AlignConfig()
+    patch, inside = templates(src, src_xy, cfg.window)
+    got, ok = align_templates(patch, affine, dst, dst_xy, cfg)
+    ok &= inside
+    return np.where(ok[:, None], got, dst_xy), ok
 
 
 def textured_points(n: int, width: int, height: int, seed: int) -> np.ndarray:
@@ -65,3 +88,18 @@ def test_local_affines_fit_through_outliers() -> None:
     np.testing.assert_allclose(fitted, np.broadcast_to(A, fitted.shape), atol=1e-4)
     too_few = local_affines(src[:3], dst[:3])
     np.testing.assert_array_equal(too_few, np.broadcast_to(np.eye(2), (3, 2, 2)))
+
+
+def test_align_affine_is_the_same_past_the_remap_row_limit() -> None:
+    """Over 32766 points (cv2.remap's row limit, so sampled in blocks): the points past the
+    limit refine exactly as they do alone."""
+    rgb = textured_image(320, 240, seed=3)
+    src, dst = gray_image(rgb, None), gray_image(warp(rgb, HOMOGRAPHY), None)
+    xy = np.tile(textured_points(300, 320, 240, seed=0), (110, 1))  # 33000 points
+    start = apply_homography(HOMOGRAPHY, xy) + 0.7
+    cfg = AlignConfig(iterations=2)
+    got, ok = align_affine(src, dst, xy, start, None, cfg)
+    tail, tail_ok = align_affine(src, dst, xy[-50:], start[-50:], None, cfg)
+    assert tail_ok.any()
+    np.testing.assert_array_equal(ok[-50:], tail_ok)
+    np.testing.assert_array_equal(got[-50:], tail)

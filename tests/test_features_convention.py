@@ -79,3 +79,16 @@ def test_xfeat_detections_have_no_half_pixel_bias() -> None:
     res = scale_residuals(xfeat.extract(small), xfeat.extract(big), "lighterglue", 2.5)
     assert len(res) > 200
     assert np.linalg.norm(res.mean(axis=0)) < 0.4, res.mean(axis=0)
+
+
+def test_rgb_to_tensor_shrinks_by_block_means() -> None:
+    """The network input: channels first in [0, 1], shrunk by an integer factor to the exact
+    block means (3 x 3 here), and unchanged when the image is small enough."""
+    from locgui.methods.features.common import rgb_to_tensor
+
+    rgb = textured_image(90, 60, seed=2)
+    got = rgb_to_tensor(rgb, torch.device("cpu"), 30).numpy()[0].transpose(1, 2, 0)
+    blocks = rgb.astype(np.float64).reshape(20, 3, 30, 3, 3).mean(axis=(1, 3)) / 255
+    np.testing.assert_allclose(got, blocks, atol=1e-6)
+    same = rgb_to_tensor(rgb, torch.device("cpu"), 90).numpy()[0].transpose(1, 2, 0)
+    np.testing.assert_allclose(same, rgb / 255, atol=1e-7)

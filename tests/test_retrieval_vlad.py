@@ -9,7 +9,7 @@ import pytest
 
 from locgui.core.errors import BundleError, MethodError
 from locgui.methods.features import Features
-from locgui.methods.retrieval import GlobalIndex, kmeans, vlad
+from locgui.methods.retrieval import GlobalIndex, kmeans, nearest_centres, vlad
 
 
 def _features(desc: np.ndarray, kind: str = "sift") -> Features:
@@ -97,3 +97,11 @@ def test_describe_rejects_other_feature_kinds() -> None:
         GlobalIndex(num_words=2).fit(
             [_features(rng.normal(size=(9, 8))), _features(rng.normal(size=(9, 8)), "xfeat")]
         )
+
+
+def test_nearest_centres_is_the_argmin_of_the_distances() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(500, 16)).astype(np.float32)
+    centers = rng.normal(size=(20, 16)).astype(np.float32)
+    dist = ((x[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(nearest_centres(x, centers), dist.argmin(1))

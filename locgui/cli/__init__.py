@@ -93,6 +93,9 @@ def command_words() -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from locgui.runtime.threads import sleep_when_idle
+
+    sleep_when_idle()  # before torch is imported: its thread pool reads the environment
     argv = sys.argv[1:] if argv is None else argv
     # "locgui SCENE [--screenshot ...]" opens the window on SCENE.
     gui_options = ("--demo", "--screenshot", "--size", "--device", "--query", "--method")

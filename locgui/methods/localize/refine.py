@@ -17,9 +17,10 @@ import numpy as np
 from locgui.core.results import Matches2D2D, Matches2D3D
 from locgui.methods.features.align import (
     AlignConfig,
-    align_affine,
+    align_templates,
     gray_image,
     local_affines,
+    templates,
 )
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,12 @@ log = logging.getLogger(__name__)
 
 class ReferenceImages:
     """Grayscale copies of a bundle's mapping images at the feature resolution, read on first
-    use and kept for the ``capacity`` most recently used images (one 640x480 image: 0.3 MB).
+    use and kept for the ``capacity`` most recently used images (one 640x480 image: 0.3 MB,
+    so 77 MB at most). Decoding is 7 ms an image: with room for fewer images than the map
+    has (the demo: 72), the shortlist of most queries needed a decode or two.
     """
 
-    def __init__(self, bundle: Any, max_side: int | None, capacity: int = 64) -> None:
+    def __init__(self, bundle: Any, max_side: int | None, capacity: int = 256) -> None:
         self.bundle = bundle
         self.max_side = max_side
         self.capacity = capacity
@@ -111,9 +114,12 @@ def refine_query_points(
         return xy, ok
     query = gray_image(query_rgb, refs.max_side)
     q_scale = np.array([query.shape[1] / query_rgb.shape[1], query.shape[0] / query_rgb.shape[0]])
-    query_f32 = query.astype(np.float32)
+    cfg = config or AlignConfig()
     scene = refs.bundle.scene
     by_image = {m.image_id: m for m in pairs}
+    # Templates and local distortions per database image, then one alignment of them all in
+    # the query (one pass of numpy operations per iteration, not one per image).
+    rows, patches, inside, affines = [], [], [], []
     for image_id in np.unique(matches.source_image_ids):
         sel = np.flatnonzero(matches.source_image_ids == image_id)
         image = scene.images.get(int(image_id))
@@ -125,12 +131,22 @@ def refine_query_points(
         src = cam.project(image.cam_from_world.apply(matches.xyz[sel])) * scale
         good = np.isfinite(src).all(axis=1)
         pair = by_image.get(int(image_id))
-        affine = None
         if pair is not None:
-            affine = local_affines(pair.db_xy * scale, pair.query_xy * q_scale, src[good])
-        start = xy[sel[good]] * q_scale
-        new, accepted = align_affine(gray, query_f32, src[good], start, affine, config)
-        rows = sel[good][accepted]
-        xy[rows] = new[accepted] / q_scale
-        ok[rows] = True
+            affines.append(local_affines(pair.db_xy * scale, pair.query_xy * q_scale, src[good]))
+        else:
+            affines.append(np.broadcast_to(np.eye(2), (int(good.sum()), 2, 2)))
+        patch, fits = templates(gray, src[good], cfg.window)
+        rows.append(sel[good])
+        patches.append(patch)
+        inside.append(fits)
+    if not rows:
+        return xy, ok
+    sel = np.concatenate(rows)
+    start = xy[sel] * q_scale
+    new, accepted = align_templates(
+        np.concatenate(patches), np.concatenate(affines), query, start, cfg
+    )
+    accepted &= np.concatenate(inside)
+    xy[sel[accepted]] = new[accepted] / q_scale
+    ok[sel[accepted]] = True
     return xy, ok
