@@ -338,6 +338,7 @@ class _Runner:
             "total_steps": self.state.total,
             "train_seconds": round(self.state.seconds, 2),
             "cells": len(self.rows),
+            "labelled_cells": int(self.buffer.labelled()[self.rows].sum()),
             "images": self.buffer.images,
             "validation_images": self.buffer.validation_images,
             "supervision": self.buffer.supervision,
