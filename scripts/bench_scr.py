@@ -5,7 +5,8 @@ Reports training time (and time to convergence), checkpoint size, per-query late
 ``sfm`` on the same queries. Not part of the test suite (minutes of CPU).
 
     .venv/bin/python scripts/bench_scr.py                      # demo scene, default config
-    .venv/bin/python scripts/bench_scr.py --encoding xyz       # plain xyz regression
+    .venv/bin/python scripts/bench_scr.py --encoding xyz       # xyz, ACE reprojection loss
+    .venv/bin/python scripts/bench_scr.py --encoding xyz --no-reprojection  # xyz on depth only
     .venv/bin/python scripts/bench_scr.py --translate 1000     # the scene 1 km from the origin
 
 Scene and map are cached under --work (generated / built on first use).
@@ -43,7 +44,8 @@ def main() -> int:
     source = open_scene(scene_dir)
     config = ScrTrainConfig(
         encoding=args.encoding, frequencies=args.frequencies, epochs=args.epochs,
-        head_width=args.width, max_side=args.max_side,
+        head_width=args.width, head_blocks=args.blocks, max_side=args.max_side,
+        reprojection=not args.no_reprojection,
     )  # fmt: skip
     tag = f"{args.encoding}{args.frequencies if args.encoding == 'cosine' else ''}"
     if args.translate:
@@ -77,8 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="demo", choices=("demo", "tiny"))
     p.add_argument("--encoding", default="cosine", choices=("cosine", "xyz"))
     p.add_argument("--frequencies", type=int, default=6, choices=(4, 6, 8))
-    p.add_argument("--epochs", type=float, default=4.0)
+    p.add_argument("--epochs", type=float, default=0.0, help="0: the automatic budget")
     p.add_argument("--width", type=int, default=256)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--no-reprojection", action="store_true", help="xyz: coordinate loss only")
     p.add_argument("--max-side", type=int, default=640)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
@@ -231,7 +235,8 @@ def _machine(args: argparse.Namespace) -> dict[str, Any]:
         "device": args.device, "torch": torch.__version__, "cuda": torch.cuda.is_available(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "config": {k: getattr(args, k) for k in ("encoding", "frequencies", "epochs", "width",
-                                                  "max_side", "translate")},
+                                                  "blocks", "no_reprojection", "max_side",
+                                                  "translate")},
     }  # fmt: skip
 
 

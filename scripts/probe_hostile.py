@@ -476,8 +476,8 @@ def build_cases(b: Battery) -> None:  # noqa: C901 - one flat list is easiest to
         from locgui.methods.scr.config import ScrTrainConfig
 
         bundle = open_bundle(p)
-        meta = ckpt.ModelMeta("cosine", 1.0, 2.0, 6, 1.0, [0, 0, 0], [1, 1, 1], 10, 36, 8, 1,
-                              True, 640)  # fmt: skip
+        meta = ckpt.ModelMeta("cosine", 1.0, 2.0, 6, 1.0, [0, 0, 0], [0, 0, 0], [1, 1, 1], 10,
+                              36, 8, 1, True, 640)  # fmt: skip
         config = ckpt.checkpoint_config(ScrTrainConfig(), meta, bundle.scene)
         work = p / "weights.pt"
         weights(work)

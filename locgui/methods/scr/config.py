@@ -45,9 +45,21 @@ class ScrTrainConfig:
     head_width: int = param(256, "channels of the head's hidden layers", 16, 1024)
     head_blocks: int = param(2, "residual blocks of the head (two 1x1 layers each)", 0, 8)
     colour: bool = param(True, "feed colour statistics beside XFeat's grayscale features")
-    epochs: float = param(4.0, "passes over the pixel buffer", 0.01, 1000.0)
+    epochs: float = param(
+        0.0, "passes over the pixel buffer (0: from the number of mapping images)", 0.0, 1000.0
+    )
     batch_size: int = param(1024, "pixels per training step", 32, 65536)
     learning_rate: float = param(1e-2, "peak learning rate (one-cycle schedule)", 1e-5, 1e-1)
+    reprojection: bool = param(
+        True, "xyz output: ACE's reprojection loss from the posed images (depth or SfM "
+        "coordinates where present add to it); cosine output trains on coordinates only",
+    )  # fmt: skip
+    threshold_start: float = param(
+        50.0, "robust reprojection threshold at the start of training, pixels", 1.0, 1000.0
+    )
+    threshold_end: float = param(
+        1.0, "robust reprojection threshold at the end (ACE's curriculum), pixels", 0.1, 1000.0
+    )
     augmentations: int = param(
         2, "augmented copies of each image in the buffer (besides the original)", 0, 16
     )

@@ -31,6 +31,7 @@ from locgui.methods.scr import checkpoint as ckpt
 from locgui.methods.scr.buffer import PixelBuffer, build_buffer
 from locgui.methods.scr.config import ENCODINGS, ScrTrainConfig
 from locgui.methods.scr.encoding import decode_points, encode_points_torch, frequency_set
+from locgui.methods.scr.loss import reprojection_residual, threshold
 from locgui.methods.scr.network import ScrHead, XFeatBackbone, confidence, input_dim, shape_output
 from locgui.methods.scr.store import CheckpointStore, SavedRun, open_store
 from locgui.runtime.context import RunContext, resolve_device
@@ -40,6 +41,13 @@ log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 60.0
 SCHEDULE_FIELDS = ("epochs", "batch_size", "learning_rate", "log_every")
 NORM_WEIGHT = 1e-3
+# The automatic budget (epochs 0): cells seen per mapping image, and the least a requested
+# budget should give before a warning. Demo scene, 63 training images, 2 CPU threads
+# (scripts/bench_scr.py): 60k per image (~2.5 min) fits the training views to 13 cm but leaves
+# the validation views at 0.9 m; 135k per image (xyz, reprojection) 7 cm vs 0.8 m. More steps
+# fit the training views, not new viewpoints: no CPU budget here is known to be enough.
+AUTO_CELLS_PER_IMAGE = 60_000
+SHORT_CELLS_PER_IMAGE = 30_000
 
 
 @dataclass
@@ -94,7 +102,7 @@ def train_scr(
     meta = saved.meta if saved else _model_meta(cfg, buffer, scene)
     head = ScrHead(meta.in_dim, meta.out_dim, meta.width, meta.blocks).to(dev)
     optimizer = torch.optim.Adam(head.parameters(), lr=cfg.learning_rate)
-    total = _steps(cfg, len(buffer.training_rows()))
+    total = _steps(cfg, len(buffer.training_rows()), buffer.images)
     state = TrainState(0, total)
     head.set_input_statistics(buffer.inputs[torch.randperm(len(buffer))[:100_000].to(dev)])
     if saved is not None:
@@ -123,7 +131,7 @@ def _check_config(cfg: ScrTrainConfig) -> None:
 
 
 def _model_meta(cfg: ScrTrainConfig, buffer: PixelBuffer, scene: SceneMap) -> ckpt.ModelMeta:
-    pts = buffer.targets.cpu().numpy()
+    pts = buffer.targets[buffer.labelled()].cpu().numpy()
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     fs = frequency_set(cfg.frequencies)
     return ckpt.ModelMeta(
@@ -132,6 +140,7 @@ def _model_meta(cfg: ScrTrainConfig, buffer: PixelBuffer, scene: SceneMap) -> ck
         gamma=fs.gamma,
         frequencies=fs.count,
         unit_scale=_unit_scale(cfg, pts, scene),
+        centre=np.median(pts, axis=0).tolist(),
         search_lo=lo.tolist(),
         search_hi=hi.tolist(),
         in_dim=input_dim(cfg.colour),
@@ -153,8 +162,21 @@ def _unit_scale(cfg: ScrTrainConfig, pts: np.ndarray, scene: SceneMap) -> float:
     return 10.0 / extent if extent > 0 else 1.0
 
 
-def _steps(cfg: ScrTrainConfig, cells: int) -> int:
-    return max(1, math.ceil(cfg.epochs * cells / cfg.batch_size))
+def _steps(cfg: ScrTrainConfig, cells: int, images: int) -> int:
+    """Training steps: ``epochs`` passes over ``cells``, or with epochs 0 the automatic budget
+    (``AUTO_CELLS_PER_IMAGE`` per image); a budget under ``SHORT_CELLS_PER_IMAGE`` per image
+    is logged as too short."""
+    if cfg.epochs <= 0:
+        return max(1, math.ceil(AUTO_CELLS_PER_IMAGE * images / cfg.batch_size))
+    steps = max(1, math.ceil(cfg.epochs * cells / cfg.batch_size))
+    per_image = steps * cfg.batch_size / max(images, 1)
+    if per_image < SHORT_CELLS_PER_IMAGE:
+        log.warning(
+            "scr: %g epochs give %.0f cells per mapping image, under the %d measured to be "
+            "too few; use --epochs 0 for the automatic budget (%d per image)",
+            cfg.epochs, per_image, SHORT_CELLS_PER_IMAGE, AUTO_CELLS_PER_IMAGE,
+        )  # fmt: skip
+    return steps
 
 
 def _restore(
@@ -183,7 +205,7 @@ def cell_loss(
     y: torch.Tensor, raw: torch.Tensor, targets: torch.Tensor, meta: ckpt.ModelMeta
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, mean L1) for (N, out_dim) outputs, (N,) raw confidences, (N, 3) map-unit targets."""
-    v = targets * meta.unit_scale
+    v = (targets - targets.new_tensor(meta.centre)) * meta.unit_scale
     y_shaped = shape_output(y, meta.encoding)
     if meta.encoding == "cosine":
         freqs = torch.as_tensor(meta.freqs(), dtype=torch.float64, device=v.device)
@@ -199,6 +221,34 @@ def cell_loss(
         norms = y.reshape(*y.shape[:-1], -1, 2).norm(dim=-1)
         loss = loss + NORM_WEIGHT * ((norms - 1.0) ** 2).mean()
     return loss, l1.mean()
+
+
+def reprojection_loss(
+    y: torch.Tensor,
+    raw: torch.Tensor,
+    buffer: PixelBuffer,
+    rows: torch.Tensor,
+    meta: ckpt.ModelMeta,
+    thr: float,
+    depth: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, median reprojection error in pixels) of xyz outputs ``y`` (N, 3) for buffer
+    ``rows``: the confidence loss ``tau * r - log(tau)`` on ``loss.reprojection_residual``."""
+    xyz = y / meta.unit_scale + y.new_tensor(meta.centre)
+    residual, err = reprojection_residual(
+        xyz, buffer.rays[rows], buffer.focal[rows], buffer.poses[buffer.image[rows]],
+        buffer.targets[rows].to(y.dtype), thr, depth,
+    )  # fmt: skip
+    tau = confidence(raw)
+    return (tau * residual - torch.log(tau)).mean(), err.median()
+
+
+def typical_depth(buffer: PixelBuffer) -> float:
+    """Median camera depth of the labelled cells, map units (the invalid predictions' target)."""
+    rows = torch.nonzero(buffer.labelled()).flatten()[:100_000]
+    pose = buffer.poses[buffer.image[rows]].double()
+    z = torch.einsum("nj,nj->n", pose[:, 2, :3], buffer.targets[rows]) + pose[:, 2, 3]
+    return max(float(z.median()), 1e-6)
 
 
 class _Runner:
@@ -218,7 +268,10 @@ class _Runner:
         self.head, self.optimizer, self.buffer, self.meta = head, optimizer, buffer, meta
         self.cfg, self.device, self.ctx, self.store, self.scene = cfg, device, ctx, store, scene
         self.state = state
-        self.rows = buffer.training_rows()
+        self.reprojection = cfg.reprojection and meta.encoding == "xyz"
+        rows = buffer.training_rows()
+        self.rows = rows if self.reprojection else rows[buffer.labelled()[rows]]
+        self.typical_depth = typical_depth(buffer)
         self.metrics_base: dict[str, Any] = {}
 
     def run(self) -> Path:
@@ -254,7 +307,12 @@ class _Runner:
         pick = torch.randint(0, len(self.rows), (cfg.batch_size,), generator=gen)
         idx = self.rows[pick.to(self.device)]
         y, raw = self.head(self.buffer.inputs[idx].float())
-        loss, l1 = cell_loss(y, raw, self.buffer.targets[idx], self.meta)
+        if self.reprojection:
+            thr = threshold(st.step / st.total, cfg.threshold_start, cfg.threshold_end)
+            loss, l1 = reprojection_loss(y, raw, self.buffer, idx, self.meta, thr,
+                                         self.typical_depth)  # fmt: skip
+        else:
+            loss, l1 = cell_loss(y, raw, self.buffer.targets[idx], self.meta)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -265,10 +323,13 @@ class _Runner:
         loss, l1 = (float(np.mean([w[k] for w in window])) for k in (0, 1))
         st.losses.append((st.step, round(loss, 5), round(l1, 5)))
         epoch = st.step * self.cfg.batch_size / len(self.rows)
+        error = f"median reprojection {l1:.1f} px" if self.reprojection else f"L1 {l1:.4f}"
+        left = st.seconds / max(st.step, 1) * (st.total - st.step)
         self.ctx.progress(
             "scr training",
             st.step / st.total,
-            f"step {st.step}/{st.total} epoch {epoch:.2f} loss {loss:.4f} L1 {l1:.4f}",
+            f"step {st.step}/{st.total} epoch {epoch:.2f} loss {loss:.4f} {error}, "
+            f"about {left:.0f} s left",
         )
 
     def _save(self, completed: bool) -> Path:
@@ -279,6 +340,7 @@ class _Runner:
             "total_steps": self.state.total,
             "train_seconds": round(self.state.seconds, 2),
             "cells": len(self.rows),
+            "labelled_cells": int(self.buffer.labelled()[self.rows].sum()),
             "images": self.buffer.images,
             "validation_images": self.buffer.validation_images,
             "supervision": self.buffer.supervision,
@@ -316,8 +378,9 @@ def evaluate_buffer(
     memorized: they would trust frequencies that new views do not get right), else from the
     un-augmented training cells. Sets ``meta.frequency_weights``. Errors in map units.
     """
-    train = _sample(buffer.original & ~buffer.holdout, max_cells)
-    valid = _sample(buffer.holdout, max_cells)
+    labelled = buffer.labelled()
+    train = _sample(buffer.original & ~buffer.holdout & labelled, max_cells)
+    valid = _sample(buffer.holdout & labelled, max_cells)
     was_training = head.training
     head.eval()
     out = {name: _outputs(head, buffer, rows, meta) for name, rows in (("train", train),
@@ -326,7 +389,7 @@ def evaluate_buffer(
     head.train(was_training)
     if meta.encoding == "cosine":
         y, truth, _ = out["validation"] if "validation" in out else out["train"]
-        w = frequency_weights(y, truth * meta.unit_scale, meta.freqs())
+        w = frequency_weights(y, (truth - meta.centre) * meta.unit_scale, meta.freqs())
         meta.frequency_weights = np.round(w, 4).tolist()
     metrics: dict[str, Any] = {"error_units": "map units"}
     for name, (y, truth, tau) in out.items():
@@ -388,10 +451,11 @@ def predicted_xyz(y: np.ndarray, meta: ckpt.ModelMeta, margin: float = 0.1) -> n
     extent on each side (eq. 16's B for a per-scene model: the union over all mapping images),
     with the frequency weights measured at training time.
     """
+    centre = np.asarray(meta.centre)
     if meta.encoding == "xyz":
-        return np.asarray(y, np.float64) / meta.unit_scale
-    lo, hi = np.asarray(meta.search_lo), np.asarray(meta.search_hi)
+        return np.asarray(y, np.float64) / meta.unit_scale + centre
+    lo, hi = np.asarray(meta.search_lo) - centre, np.asarray(meta.search_hi) - centre
     pad = margin * (hi - lo)
     s = meta.unit_scale
     w = None if meta.frequency_weights is None else np.asarray(meta.frequency_weights)
-    return decode_points(y, meta.freqs(), (lo - pad) * s, (hi + pad) * s, weights=w) / s
+    return decode_points(y, meta.freqs(), (lo - pad) * s, (hi + pad) * s, weights=w) / s + centre
